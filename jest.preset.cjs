@@ -1,0 +1,40 @@
+// Shared jest settings. Each project's jest.config.cjs (unit) and jest.int.config.cjs
+// (integration, real Kafka/registry/PostgreSQL) call one of the helpers below.
+const path = require('node:path');
+
+const base = (projectDir) => ({
+  displayName: path.relative(__dirname, projectDir),
+  rootDir: projectDir,
+  testEnvironment: 'node',
+  // Resolve @tideline/* packages to their TypeScript sources (see libs/*/package.json exports).
+  testEnvironmentOptions: { customExportConditions: ['@tideline/source', 'node', 'require', 'default'] },
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
+        module: { type: 'commonjs' },
+        sourceMaps: 'inline',
+      },
+    ],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  clearMocks: true,
+});
+
+/** Unit tests: `*.spec.ts`, no infrastructure. */
+exports.unit = (projectDir) => ({
+  ...base(projectDir),
+  testMatch: ['<rootDir>/**/*.spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.int\\.spec\\.ts$', '/e2e/'],
+});
+
+/** Integration tests: `*.int.spec.ts` against the real stack, found or started by libs/testing. */
+exports.integration = (projectDir) => ({
+  ...base(projectDir),
+  testMatch: ['<rootDir>/**/*.int.spec.ts', '<rootDir>/e2e/**/*.spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  globalSetup: path.join(__dirname, 'libs/testing/src/global-setup.ts'),
+  testTimeout: 60_000,
+  slowTestThreshold: 20,
+});

@@ -1,0 +1,3 @@
+export { ConfigError, loadConfig } from './load-config';
+export type { Env } from './load-config';
+export { databaseUrl, infrastructureVariables, kafkaBrokers, logLevel, schemaRegistryUrl } from './variables';

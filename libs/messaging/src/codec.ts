@@ -1,0 +1,189 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { TopicDescriptor } from '@tideline/contracts';
+import type avro from 'avsc';
+import { MessagingError } from './errors';
+
+const MAGIC_BYTE = 0;
+const HEADER_LENGTH = 5;
+
+export interface RegistryCodecOptions {
+  /** Base URL of a Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7 */
+  registryUrl: string;
+  /**
+   * Register a topic's schema on first use (local development). Off by default: in
+   * production schemas are registered by `tideline schemas register` and a producer
+   * only looks its schema's id up.
+   */
+  autoRegister?: boolean;
+}
+
+/** The Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body. */
+export function frame(schemaId: number, body: Buffer): Buffer {
+  const framed = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
+  framed.writeUInt8(MAGIC_BYTE, 0);
+  framed.writeInt32BE(schemaId, 1);
+  body.copy(framed, HEADER_LENGTH);
+  return framed;
+}
+
+export function unframe(framed: Buffer): { schemaId: number; body: Buffer } {
+  if (framed.length < HEADER_LENGTH) {
+    throw new MessagingError('TDL_MSG_DECODE_FAILED', `record value has ${framed.length} bytes; a framed Avro value has at least ${HEADER_LENGTH}`);
+  }
+  const magic = framed.readUInt8(0);
+  if (magic !== MAGIC_BYTE) {
+    throw new MessagingError('TDL_MSG_DECODE_FAILED', `record value starts with byte ${magic}, not the Confluent magic byte 0`);
+  }
+  return { schemaId: framed.readInt32BE(1), body: framed.subarray(HEADER_LENGTH) };
+}
+
+export function httpStatus(error: unknown): number | undefined {
+  if (error && typeof error === 'object' && 'status' in error && typeof error.status === 'number') return error.status;
+  return undefined;
+}
+
+/** Paths of the fields that make `value` invalid for `type`, e.g. `lines.0.quantity`. */
+export function invalidPaths(type: avro.Type, value: unknown): string[] {
+  const paths: string[] = [];
+  type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) });
+  return paths;
+}
+
+/**
+ * Encodes and decodes record values in the Confluent wire format through a schema
+ * registry, caching schema ids and writer→reader resolvers.
+ */
+export class RegistryCodec {
+  readonly registry: SchemaRegistry;
+  private readonly autoRegister: boolean;
+  private readonly ids = new Map<string, Promise<number>>();
+  private readonly resolvers = new Map<string, Promise<avro.Resolver | undefined>>();
+
+  constructor(options: RegistryCodecOptions) {
+    this.registry = new SchemaRegistry({ host: options.registryUrl, retry: { retries: 2 } });
+    this.autoRegister = options.autoRegister ?? false;
+  }
+
+  /** Registers the topic's value schema (idempotent: an identical schema keeps its id). */
+  async register(topic: TopicDescriptor<unknown>): Promise<number> {
+    try {
+      const { id } = await this.registry.register(
+        { type: 'AVRO' as never, schema: JSON.stringify(topic.valueSchema) },
+        // The ccompat API answers GET /config/{subject} with the global rule (BACKWARD) once
+        // the subject exists, so asking for BACKWARD here matches it; see docs/explanation/schema-registry.md.
+        { subject: topic.valueSubject, compatibility: 'BACKWARD' as never },
+      );
+      return id;
+    } catch (error) {
+      throw this.registryError(error, topic, 'register');
+    }
+  }
+
+  /** The registry id of the topic's current local schema. */
+  schemaId(topic: TopicDescriptor<unknown>): Promise<number> {
+    let id = this.ids.get(topic.name);
+    if (id === undefined) {
+      id = this.lookupId(topic);
+      this.ids.set(topic.name, id);
+      id.catch(() => this.ids.delete(topic.name));
+    }
+    return id;
+  }
+
+  private async lookupId(topic: TopicDescriptor<unknown>): Promise<number> {
+    if (this.autoRegister) return this.register(topic);
+    try {
+      return await this.registry.getRegistryIdBySchema(topic.valueSubject, {
+        type: 'AVRO' as never,
+        schema: JSON.stringify(topic.valueSchema),
+      });
+    } catch (error) {
+      const status = httpStatus(error) ?? httpStatus((error as { originalError?: unknown }).originalError);
+      if (status === 404 || (error as Error).name === 'ConfluentSchemaRegistryError') {
+        throw new MessagingError(
+          'TDL_MSG_SCHEMA_NOT_REGISTERED',
+          `${topic.eventType} is not registered under ${topic.valueSubject}; run \`npm run schemas:register\``,
+          { cause: error, details: { subject: topic.valueSubject } },
+        );
+      }
+      throw this.registryError(error, topic, 'look up');
+    }
+  }
+
+  async encode<Value>(topic: TopicDescriptor<Value>, value: Value): Promise<Buffer> {
+    const paths = invalidPaths(topic.valueType, value);
+    if (paths.length > 0) {
+      throw new MessagingError('TDL_MSG_ENCODE_INVALID', `value for ${topic.name} is invalid at ${paths.join(', ')}`, {
+        details: { fields: paths },
+      });
+    }
+    const id = await this.schemaId(topic);
+    return frame(id, topic.valueType.toBuffer(value));
+  }
+
+  /** Decodes a framed value into the topic's current (reader) type, whatever compatible schema wrote it. */
+  async decode<Value>(topic: TopicDescriptor<Value>, framed: Buffer): Promise<Value> {
+    const { schemaId, body } = unframe(framed);
+    const resolver = await this.resolver(topic, schemaId);
+    try {
+      return topic.valueType.fromBuffer(body, resolver, true) as Value;
+    } catch (error) {
+      throw new MessagingError('TDL_MSG_DECODE_FAILED', `cannot decode ${topic.name} value with schema id ${schemaId}: ${(error as Error).message}`, {
+        cause: error,
+        details: { schemaId },
+      });
+    }
+  }
+
+  private resolver(topic: TopicDescriptor<unknown>, schemaId: number): Promise<avro.Resolver | undefined> {
+    const key = `${topic.name}:${schemaId}`;
+    let resolver = this.resolvers.get(key);
+    if (resolver === undefined) {
+      resolver = this.buildResolver(topic, schemaId);
+      this.resolvers.set(key, resolver);
+      resolver.catch(() => this.resolvers.delete(key));
+    }
+    return resolver;
+  }
+
+  private async buildResolver(topic: TopicDescriptor<unknown>, schemaId: number): Promise<avro.Resolver | undefined> {
+    let writer: avro.Type;
+    try {
+      writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
+    } catch (error) {
+      if (httpStatus(error) === 404) {
+        throw new MessagingError('TDL_MSG_UNKNOWN_SCHEMA_ID', `the registry has no schema with id ${schemaId}`, {
+          cause: error,
+          details: { schemaId },
+        });
+      }
+      throw this.registryError(error, topic, `fetch schema ${schemaId} for`);
+    }
+    if (writer.equals(topic.valueType)) return undefined;
+    try {
+      return topic.valueType.createResolver(writer);
+    } catch (error) {
+      throw new MessagingError(
+        'TDL_MSG_SCHEMA_MISMATCH',
+        `schema id ${schemaId} cannot be read as ${topic.eventType}: ${(error as Error).message}`,
+        { cause: error, details: { schemaId } },
+      );
+    }
+  }
+
+  private registryError(error: unknown, topic: TopicDescriptor<unknown>, action: string): MessagingError {
+    const status = httpStatus(error);
+    const message = (error as Error).message ?? String(error);
+    if (status === 409) {
+      return new MessagingError('TDL_MSG_SCHEMA_INCOMPATIBLE', `the registry refused ${topic.eventType} for ${topic.valueSubject}: ${message}`, {
+        cause: error,
+        details: { subject: topic.valueSubject },
+      });
+    }
+    return new MessagingError(
+      status !== undefined && status < 500 ? 'TDL_MSG_REGISTRY_REJECTED' : 'TDL_MSG_REGISTRY_UNAVAILABLE',
+      `could not ${action} ${topic.valueSubject} at the schema registry: ${message}`,
+      { cause: error, details: { subject: topic.valueSubject, status } },
+    );
+  }
+}
