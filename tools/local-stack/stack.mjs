@@ -17,7 +17,8 @@ const require = createRequire(import.meta.url);
 // kafkajs 2.2.4 schedules a negative timeout on Node 24 (tulios/kafkajs#1751): harmless, but noisy.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
-  if (warning.name !== 'TimeoutNegativeWarning') process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  if (warning.name !== 'TimeoutNegativeWarning')
+    process.stderr.write(`${warning.name}: ${warning.message}\n`);
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -138,7 +139,10 @@ function tail(file, lines) {
 function startProcess(service, command, args, env) {
   fs.mkdirSync(logsDir, { recursive: true });
   const out = fs.openSync(service.logFile, 'a');
-  fs.writeSync(out, `\n==== ${new Date().toISOString()} starting ${service.name}: ${command} ${args.join(' ')}\n`);
+  fs.writeSync(
+    out,
+    `\n==== ${new Date().toISOString()} starting ${service.name}: ${command} ${args.join(' ')}\n`,
+  );
   const child = spawn(command, args, {
     cwd: home,
     detached: true,
@@ -227,7 +231,10 @@ function findJavas() {
       continue;
     }
     for (const entry of entries) {
-      for (const bin of [path.join(root, entry, 'bin', 'java'), path.join(root, entry, 'Contents', 'Home', 'bin', 'java')]) {
+      for (const bin of [
+        path.join(root, entry, 'bin', 'java'),
+        path.join(root, entry, 'Contents', 'Home', 'bin', 'java'),
+      ]) {
         if (fs.existsSync(bin)) candidates.push(bin);
       }
     }
@@ -253,19 +260,25 @@ function choosePlan() {
   const javas = findJavas();
   const kafkaJava = pickJava(javas, 17);
   if (!kafkaJava) {
-    throw new StackError('no Java 17+ runtime was found (JAVA_HOME, PATH, /usr/lib/jvm); install one (apt-get install openjdk-17-jre-headless)');
+    throw new StackError(
+      'no Java 17+ runtime was found (JAVA_HOME, PATH, /usr/lib/jvm); install one (apt-get install openjdk-17-jre-headless)',
+    );
   }
   const modern = pickJava(javas, 21);
   const apicurio = modern
     ? { version: versions.apicurio, java: modern }
     : { version: versions.apicurioJava17, java: kafkaJava };
-  return { kafkaJava: kafkaJava.bin, apicurio: { ...apicurio, home: path.join(cache, `apicurio-${apicurio.version}`) } };
+  return {
+    kafkaJava: kafkaJava.bin,
+    apicurio: { ...apicurio, home: path.join(cache, `apicurio-${apicurio.version}`) },
+  };
 }
 
 function apicurioJar(apicurioHome) {
   const fastJar = path.join(apicurioHome, 'quarkus-run.jar');
   if (fs.existsSync(fastJar)) return fastJar;
-  const runner = fs.existsSync(apicurioHome) && fs.readdirSync(apicurioHome).find((name) => name.endsWith('-runner.jar'));
+  const runner =
+    fs.existsSync(apicurioHome) && fs.readdirSync(apicurioHome).find((name) => name.endsWith('-runner.jar'));
   return runner ? path.join(apicurioHome, runner) : undefined;
 }
 
@@ -283,18 +296,34 @@ function resolveArtifacts(plan) {
   const kafkaReady = fs.existsSync(path.join(kafkaHome, 'libs', `kafka_2.13-${versions.kafka}.jar`));
   const apicurioReady = apicurioJar(plan.apicurio.home) !== undefined;
   if (kafkaReady && apicurioReady) return;
-  requireCommand('mvn', ['--version'], 'install Apache Maven (apt-get install maven) to resolve Kafka and Apicurio from Maven Central');
+  requireCommand(
+    'mvn',
+    ['--version'],
+    'install Apache Maven (apt-get install maven) to resolve Kafka and Apicurio from Maven Central',
+  );
   const goals = [];
   if (!kafkaReady) goals.push('dependency:copy-dependencies@kafka');
   if (!apicurioReady) goals.push('dependency:unpack@apicurio');
-  log(`resolving ${!kafkaReady ? `Kafka ${versions.kafka} ` : ''}${!apicurioReady ? `Apicurio Registry ${plan.apicurio.version} ` : ''}from Maven Central into ${cache} (first run only)`);
+  log(
+    `resolving ${!kafkaReady ? `Kafka ${versions.kafka} ` : ''}${!apicurioReady ? `Apicurio Registry ${plan.apicurio.version} ` : ''}from Maven Central into ${cache} (first run only)`,
+  );
   const result = spawnSync(
     'mvn',
-    ['-B', '-q', '-f', path.join(here, 'pom.xml'), `-Dstack.cache=${cache}`, `-Dapicurio.version=${plan.apicurio.version}`, ...goals],
+    [
+      '-B',
+      '-q',
+      '-f',
+      path.join(here, 'pom.xml'),
+      `-Dstack.cache=${cache}`,
+      `-Dapicurio.version=${plan.apicurio.version}`,
+      ...goals,
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   if (result.status !== 0) {
-    throw new StackError(`mvn could not resolve the stack's artifacts (exit ${result.status}); see the Maven output above`);
+    throw new StackError(
+      `mvn could not resolve the stack's artifacts (exit ${result.status}); see the Maven output above`,
+    );
   }
 }
 
@@ -352,7 +381,9 @@ function formatStorage(javaBin, configFile, dataDir) {
     { encoding: 'utf8' },
   );
   if (result.status !== 0) {
-    throw new StackError(`formatting Kafka storage failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-5).join(' | ')}`);
+    throw new StackError(
+      `formatting Kafka storage failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-5).join(' | ')}`,
+    );
   }
 }
 
@@ -387,7 +418,9 @@ async function upKafka(plan) {
 // Registry
 
 async function registryAnswers() {
-  const response = await fetch(`${services.registry.endpoint}/subjects`, { signal: AbortSignal.timeout(2000) });
+  const response = await fetch(`${services.registry.endpoint}/subjects`, {
+    signal: AbortSignal.timeout(2000),
+  });
   return response.ok;
 }
 
@@ -399,7 +432,9 @@ async function setGlobalCompatibility() {
     signal: AbortSignal.timeout(5000),
   });
   if (!response.ok) {
-    throw new StackError(`registry refused the global BACKWARD compatibility rule: ${response.status} ${await response.text()}`);
+    throw new StackError(
+      `registry refused the global BACKWARD compatibility rule: ${response.status} ${await response.text()}`,
+    );
   }
 }
 
@@ -431,7 +466,9 @@ async function upRegistry(plan) {
     '-jar',
     apicurioJar(plan.apicurio.home),
   ]);
-  log(`registry: starting Apicurio Registry ${plan.apicurio.version} on Java ${plan.apicurio.java.major} (pid ${started})`);
+  log(
+    `registry: starting Apicurio Registry ${plan.apicurio.version} on Java ${plan.apicurio.java.major} (pid ${started})`,
+  );
   await waitFor(service, started, registryAnswers, 'answer HTTP requests');
   await setGlobalCompatibility();
   log('registry: ready (global compatibility BACKWARD)');
@@ -444,14 +481,17 @@ async function ensureDatabase() {
   const { Client } = require('pg');
   const target = new URL(databaseUrl);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) throw new StackError(`DATABASE_URL names an unusable database "${name}"`);
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name))
+    throw new StackError(`DATABASE_URL names an unusable database "${name}"`);
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
   } catch (error) {
-    throw new StackError(`PostgreSQL at ${target.host} is not reachable (${error.message}); start it or set DATABASE_URL`);
+    throw new StackError(
+      `PostgreSQL at ${target.host} is not reachable (${error.message}); start it or set DATABASE_URL`,
+    );
   }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -527,12 +567,14 @@ const commands = { up, down, status, logs };
 async function main() {
   const [command, ...args] = process.argv.slice(2);
   const run = commands[command];
-  if (!run) throw new StackError(`usage: stack.mjs ${Object.keys(commands).join('|')} (got "${command ?? ''}")`);
+  if (!run)
+    throw new StackError(`usage: stack.mjs ${Object.keys(commands).join('|')} (got "${command ?? ''}")`);
   await run(args);
 }
 
 main().catch((error) => {
-  const message = error instanceof StackError ? error.message : `unexpected failure: ${error?.stack ?? error}`;
+  const message =
+    error instanceof StackError ? error.message : `unexpected failure: ${error?.stack ?? error}`;
   process.stderr.write(`stack: ${message}\n`);
   process.exitCode = 1;
 });

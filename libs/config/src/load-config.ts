@@ -14,7 +14,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
  * Validates environment variables against a zod object whose keys are the variable names.
  * Returns the typed, frozen result, or throws a ConfigError that lists every bad variable.
  */
-export function loadConfig<Shape extends z.ZodRawShape>(shape: Shape, env: Env): Readonly<z.infer<z.ZodObject<Shape>>> {
+export function loadConfig<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  env: Env,
+): Readonly<z.infer<z.ZodObject<Shape>>> {
   const parsed = z.object(shape).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {

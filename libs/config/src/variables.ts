@@ -4,7 +4,12 @@ import { z } from 'zod';
 export const kafkaBrokers = z
   .string()
   .default('127.0.0.1:9092')
-  .transform((raw) => raw.split(',').map((broker) => broker.trim()).filter((broker) => broker !== ''))
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter((broker) => broker !== ''),
+  )
   .pipe(
     z
       .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'))
@@ -21,7 +26,9 @@ export const databaseUrl = z
   .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
   .default('postgres://postgres@127.0.0.1:5432/tideline');
 
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
 
 /** The infrastructure every Kafka-facing process needs. */
 export const infrastructureVariables = {

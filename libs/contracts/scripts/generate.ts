@@ -1,7 +1,7 @@
 // nx run contracts:generate — writes libs/contracts/src/generated from schemas/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CatalogError, readCatalog } from './catalog';
+import { CatalogError, readCatalog } from '../src/catalog/read-catalog';
 import { render } from './render';
 
 export const workspaceRoot = path.resolve(__dirname, '..', '..', '..');
@@ -22,7 +22,9 @@ if (require.main === module) {
   try {
     main();
   } catch (error) {
-    process.stderr.write(`contracts:generate: ${error instanceof CatalogError ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `contracts:generate: ${error instanceof CatalogError ? error.message : String(error)}\n`,
+    );
     process.exitCode = 1;
   }
 }

@@ -28,17 +28,24 @@ export function frame(schemaId: number, body: Buffer): Buffer {
 
 export function unframe(framed: Buffer): { schemaId: number; body: Buffer } {
   if (framed.length < HEADER_LENGTH) {
-    throw new MessagingError('TDL_MSG_DECODE_FAILED', `record value has ${framed.length} bytes; a framed Avro value has at least ${HEADER_LENGTH}`);
+    throw new MessagingError(
+      'TDL_MSG_DECODE_FAILED',
+      `record value has ${framed.length} bytes; a framed Avro value has at least ${HEADER_LENGTH}`,
+    );
   }
   const magic = framed.readUInt8(0);
   if (magic !== MAGIC_BYTE) {
-    throw new MessagingError('TDL_MSG_DECODE_FAILED', `record value starts with byte ${magic}, not the Confluent magic byte 0`);
+    throw new MessagingError(
+      'TDL_MSG_DECODE_FAILED',
+      `record value starts with byte ${magic}, not the Confluent magic byte 0`,
+    );
   }
   return { schemaId: framed.readInt32BE(1), body: framed.subarray(HEADER_LENGTH) };
 }
 
 export function httpStatus(error: unknown): number | undefined {
-  if (error && typeof error === 'object' && 'status' in error && typeof error.status === 'number') return error.status;
+  if (error && typeof error === 'object' && 'status' in error && typeof error.status === 'number')
+    return error.status;
   return undefined;
 }
 
@@ -113,9 +120,13 @@ export class RegistryCodec {
   async encode<Value>(topic: TopicDescriptor<Value>, value: Value): Promise<Buffer> {
     const paths = invalidPaths(topic.valueType, value);
     if (paths.length > 0) {
-      throw new MessagingError('TDL_MSG_ENCODE_INVALID', `value for ${topic.name} is invalid at ${paths.join(', ')}`, {
-        details: { fields: paths },
-      });
+      throw new MessagingError(
+        'TDL_MSG_ENCODE_INVALID',
+        `value for ${topic.name} is invalid at ${paths.join(', ')}`,
+        {
+          details: { fields: paths },
+        },
+      );
     }
     const id = await this.schemaId(topic);
     return frame(id, topic.valueType.toBuffer(value));
@@ -128,10 +139,14 @@ export class RegistryCodec {
     try {
       return topic.valueType.fromBuffer(body, resolver, true) as Value;
     } catch (error) {
-      throw new MessagingError('TDL_MSG_DECODE_FAILED', `cannot decode ${topic.name} value with schema id ${schemaId}: ${(error as Error).message}`, {
-        cause: error,
-        details: { schemaId },
-      });
+      throw new MessagingError(
+        'TDL_MSG_DECODE_FAILED',
+        `cannot decode ${topic.name} value with schema id ${schemaId}: ${(error as Error).message}`,
+        {
+          cause: error,
+          details: { schemaId },
+        },
+      );
     }
   }
 
@@ -146,16 +161,23 @@ export class RegistryCodec {
     return resolver;
   }
 
-  private async buildResolver(topic: TopicDescriptor<unknown>, schemaId: number): Promise<avro.Resolver | undefined> {
+  private async buildResolver(
+    topic: TopicDescriptor<unknown>,
+    schemaId: number,
+  ): Promise<avro.Resolver | undefined> {
     let writer: avro.Type;
     try {
       writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
     } catch (error) {
       if (httpStatus(error) === 404) {
-        throw new MessagingError('TDL_MSG_UNKNOWN_SCHEMA_ID', `the registry has no schema with id ${schemaId}`, {
-          cause: error,
-          details: { schemaId },
-        });
+        throw new MessagingError(
+          'TDL_MSG_UNKNOWN_SCHEMA_ID',
+          `the registry has no schema with id ${schemaId}`,
+          {
+            cause: error,
+            details: { schemaId },
+          },
+        );
       }
       throw this.registryError(error, topic, `fetch schema ${schemaId} for`);
     }
@@ -175,10 +197,14 @@ export class RegistryCodec {
     const status = httpStatus(error);
     const message = (error as Error).message ?? String(error);
     if (status === 409) {
-      return new MessagingError('TDL_MSG_SCHEMA_INCOMPATIBLE', `the registry refused ${topic.eventType} for ${topic.valueSubject}: ${message}`, {
-        cause: error,
-        details: { subject: topic.valueSubject },
-      });
+      return new MessagingError(
+        'TDL_MSG_SCHEMA_INCOMPATIBLE',
+        `the registry refused ${topic.eventType} for ${topic.valueSubject}: ${message}`,
+        {
+          cause: error,
+          details: { subject: topic.valueSubject },
+        },
+      );
     }
     return new MessagingError(
       status !== undefined && status < 500 ? 'TDL_MSG_REGISTRY_REJECTED' : 'TDL_MSG_REGISTRY_UNAVAILABLE',

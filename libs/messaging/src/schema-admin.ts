@@ -40,7 +40,10 @@ async function registryVerdict(registryUrl: string, topic: TopicDescriptor<unkno
     },
   );
   if (!response.ok) {
-    throw new MessagingError('TDL_MSG_REGISTRY_REJECTED', `compatibility check for ${topic.valueSubject} failed: ${response.status} ${await response.text()}`);
+    throw new MessagingError(
+      'TDL_MSG_REGISTRY_REJECTED',
+      `compatibility check for ${topic.valueSubject} failed: ${response.status} ${await response.text()}`,
+    );
   }
   const body = (await response.json()) as { is_compatible?: boolean };
   return body.is_compatible === true;
@@ -48,9 +51,13 @@ async function registryVerdict(registryUrl: string, topic: TopicDescriptor<unkno
 
 function unavailable(error: unknown, registryUrl: string): MessagingError {
   if (error instanceof MessagingError) return error;
-  return new MessagingError('TDL_MSG_REGISTRY_UNAVAILABLE', `the schema registry at ${registryUrl} did not answer: ${(error as Error).message}`, {
-    cause: error,
-  });
+  return new MessagingError(
+    'TDL_MSG_REGISTRY_UNAVAILABLE',
+    `the schema registry at ${registryUrl} did not answer: ${(error as Error).message}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** Compares each topic's local schema with the latest version registered under its subject. */
@@ -74,12 +81,19 @@ export async function checkSchemas(
     try {
       const latest = (await codec.registry.getSchema(latestId)) as unknown as avro.Type;
       if (latest.equals(topic.valueType)) {
-        checks.push({ topic: topic.name, subject: topic.valueSubject, status: 'unchanged', latestId, reasons: [] });
+        checks.push({
+          topic: topic.name,
+          subject: topic.valueSubject,
+          status: 'unchanged',
+          latestId,
+          reasons: [],
+        });
         continue;
       }
       const reasons = backwardProblems(topic.valueType, latest);
       const registryAccepts = await registryVerdict(registryUrl, topic);
-      if (!registryAccepts && reasons.length === 0) reasons.push('the registry reports the schema as incompatible with the latest version');
+      if (!registryAccepts && reasons.length === 0)
+        reasons.push('the registry reports the schema as incompatible with the latest version');
       checks.push({
         topic: topic.name,
         subject: topic.valueSubject,

@@ -6,7 +6,8 @@ import { MessagingError } from './errors';
 export function desiredConfig(topic: TopicDescriptor<unknown>): Record<string, string> {
   return {
     'cleanup.policy': topic.cleanup,
-    'retention.ms': topic.cleanup === 'compact' || topic.retentionMs === null ? '-1' : String(topic.retentionMs),
+    'retention.ms':
+      topic.cleanup === 'compact' || topic.retentionMs === null ? '-1' : String(topic.retentionMs),
   };
 }
 
@@ -27,15 +28,25 @@ export interface TopicPlan {
 
 function kafkaUnavailable(error: unknown): MessagingError {
   if (error instanceof MessagingError) return error;
-  return new MessagingError('TDL_MSG_KAFKA_UNAVAILABLE', `Kafka did not answer: ${(error as Error).message}`, { cause: error });
+  return new MessagingError(
+    'TDL_MSG_KAFKA_UNAVAILABLE',
+    `Kafka did not answer: ${(error as Error).message}`,
+    { cause: error },
+  );
 }
 
 /** Compares the catalog's topics with the cluster. Changes nothing. */
-export async function planTopics(admin: Admin, topics: readonly TopicDescriptor<unknown>[]): Promise<TopicPlan> {
+export async function planTopics(
+  admin: Admin,
+  topics: readonly TopicDescriptor<unknown>[],
+): Promise<TopicPlan> {
   try {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((topic) => existing.has(topic.name));
-    const metadata = present.length > 0 ? await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) }) : { topics: [] };
+    const metadata =
+      present.length > 0
+        ? await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) })
+        : { topics: [] };
     const partitionCounts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
     const described =
       present.length > 0
@@ -45,7 +56,10 @@ export async function planTopics(admin: Admin, topics: readonly TopicDescriptor<
           })
         : { resources: [] };
     const configs = new Map(
-      described.resources.map((r) => [r.resourceName, new Map(r.configEntries.map((e) => [e.configName, e.configValue]))]),
+      described.resources.map((r) => [
+        r.resourceName,
+        new Map(r.configEntries.map((e) => [e.configName, e.configValue])),
+      ]),
     );
 
     const actions: TopicAction[] = [];
@@ -71,10 +85,15 @@ export async function planTopics(admin: Admin, topics: readonly TopicDescriptor<
         if (current.get(name) !== value) changes[name] = { from: current.get(name), to: value };
       }
       if (Object.keys(changes).length > 0) actions.push({ kind: 'alter-config', topic: topic.name, changes });
-      if (count === topic.partitions && Object.keys(changes).length === 0) actions.push({ kind: 'in-sync', topic: topic.name });
+      if (count === topic.partitions && Object.keys(changes).length === 0)
+        actions.push({ kind: 'in-sync', topic: topic.name });
     }
     const conflicts = actions.filter((a) => a.kind === 'conflict');
-    return { actions, conflicts, changes: actions.some((a) => a.kind !== 'in-sync' && a.kind !== 'conflict') };
+    return {
+      actions,
+      conflicts,
+      changes: actions.some((a) => a.kind !== 'in-sync' && a.kind !== 'conflict'),
+    };
   } catch (error) {
     throw kafkaUnavailable(error);
   }
@@ -111,13 +130,21 @@ export async function applyTopicPlan(admin: Admin, plan: TopicPlan): Promise<voi
       });
       const overrides = Object.fromEntries(
         (current.resources[0]?.configEntries ?? [])
-          .filter((e) => !e.isDefault && !e.readOnly && e.configSource === 1 /* DYNAMIC_TOPIC_CONFIG */)
+          .filter(
+            (e) => !e.isDefault && !e.readOnly && (e.configSource as number) === 1 /* DYNAMIC_TOPIC_CONFIG */,
+          )
           .map((e) => [e.configName, e.configValue]),
       );
       for (const [name, change] of Object.entries(alter.changes)) overrides[name] = change.to;
       await admin.alterConfigs({
         validateOnly: false,
-        resources: [{ type: 2, name: alter.topic, configEntries: Object.entries(overrides).map(([name, value]) => ({ name, value })) }],
+        resources: [
+          {
+            type: 2,
+            name: alter.topic,
+            configEntries: Object.entries(overrides).map(([name, value]) => ({ name, value })),
+          },
+        ],
       });
     }
   } catch (error) {

@@ -89,11 +89,14 @@ export function readCatalog(schemasDir: string): CatalogTopic[] {
     } else if (seenNames.has(name)) {
       problems.push(`${where}: topic listed twice`);
     } else seenNames.add(name);
-    if (typeof entry['key'] !== 'string' || entry['key'] === '') problems.push(`${where}: key must name the entity id`);
+    if (typeof entry['key'] !== 'string' || entry['key'] === '')
+      problems.push(`${where}: key must name the entity id`);
     const partitions = entry['partitions'];
-    if (!Number.isInteger(partitions) || (partitions as number) < 1) problems.push(`${where}: partitions must be a positive whole number`);
+    if (!Number.isInteger(partitions) || (partitions as number) < 1)
+      problems.push(`${where}: partitions must be a positive whole number`);
     const cleanup = entry['cleanup'];
-    if (cleanup !== 'delete' && cleanup !== 'compact') problems.push(`${where}: cleanup must be delete or compact`);
+    if (cleanup !== 'delete' && cleanup !== 'compact')
+      problems.push(`${where}: cleanup must be delete or compact`);
     let retentionMs: number | null = null;
     if (cleanup === 'delete') {
       const parsed = parseRetention(entry['retention']);
@@ -102,7 +105,8 @@ export function readCatalog(schemasDir: string): CatalogTopic[] {
     } else if (entry['retention'] !== undefined) {
       problems.push(`${where}: a compacted topic keeps the latest value per key; drop retention`);
     }
-    if (typeof entry['owner'] !== 'string' || entry['owner'] === '') problems.push(`${where}: owner must name the producing service`);
+    if (typeof entry['owner'] !== 'string' || entry['owner'] === '')
+      problems.push(`${where}: owner must name the producing service`);
     const consumers = entry['consumers'];
     if (!Array.isArray(consumers) || consumers.some((c) => typeof c !== 'string' || c === '')) {
       problems.push(`${where}: consumers must be a list of consumer group names`);
@@ -120,7 +124,11 @@ export function readCatalog(schemasDir: string): CatalogTopic[] {
         problems.push(`${where}: cannot read ${valueFile}: ${(error as Error).message}`);
       }
       if (schema) {
-        if (schema.type !== 'record' || typeof schema.namespace !== 'string' || typeof schema.name !== 'string') {
+        if (
+          schema.type !== 'record' ||
+          typeof schema.namespace !== 'string' ||
+          typeof schema.name !== 'string'
+        ) {
           problems.push(`${valueFile}: must be one namespaced record`);
         } else {
           try {
@@ -131,7 +139,10 @@ export function readCatalog(schemasDir: string): CatalogTopic[] {
           checkDocs(schema, valueFile, problems);
           const fullName = `${schema.namespace}.${schema.name}`;
           const other = seenEvents.get(fullName);
-          if (other !== undefined) problems.push(`${where}: ${fullName} is already the event type of ${other} (one event type per topic)`);
+          if (other !== undefined)
+            problems.push(
+              `${where}: ${fullName} is already the event type of ${other} (one event type per topic)`,
+            );
           else if (typeof name === 'string') seenEvents.set(fullName, name);
         }
       }

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { render } from '../scripts/render';
+import { CatalogError, loadTopics, readCatalog } from './catalog';
+import { allTopics, orderPlacedTopic, productUpdatedTopic, topics, type OrderPlaced } from './index';
+
+const schemasDir = path.resolve(__dirname, '..', '..', '..', 'schemas');
+const generatedDir = path.join(__dirname, 'generated');
+
+describe('generated contracts', () => {
+  it('match schemas/ (run `npm run contracts:generate` after changing a schema)', () => {
+    const expected = render(readCatalog(schemasDir));
+    const onDisk = new Map(fs.readdirSync(generatedDir).map((name) => [name, fs.readFileSync(path.join(generatedDir, name), 'utf8')]));
+    expect([...onDisk.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [name, content] of expected) expect(onDisk.get(name)).toBe(content);
+  });
+
+  it('describe every catalog topic with its subject, event type and settings', () => {
+    expect(allTopics.map((t) => t.name)).toEqual([
+      'orders.order-placed.v1',
+      'orders.order-cancelled.v1',
+      'orders.order-confirmed.v1',
+      'orders.order-rejected.v1',
+      'catalog.product-updated.v1',
+    ]);
+    expect(topics.orderPlaced).toBe(orderPlacedTopic);
+    expect(orderPlacedTopic.valueSubject).toBe('orders.order-placed.v1-value');
+    expect(orderPlacedTopic.eventType).toBe('dev.tideline.orders.OrderPlaced');
+    expect(productUpdatedTopic.cleanup).toBe('compact');
+    expect(productUpdatedTopic.retentionMs).toBeNull();
+    expect(orderPlacedTopic.retentionMs).toBe(30 * 86_400_000);
+    expect(Object.isFrozen(orderPlacedTopic)).toBe(true);
+  });
+
+  it('round-trip a typed value through the avsc Type', () => {
+    const value: OrderPlaced = {
+      orderId: '0193a4c2-7b1e-7000-8000-000000000001',
+      customerId: 'c-1',
+      currency: 'EUR',
+      lines: [{ sku: 'SKU-1', quantity: 2 }],
+      placedAt: 1_763_856_000_000,
+    };
+    const decoded: unknown = orderPlacedTopic.valueType.fromBuffer(orderPlacedTopic.valueType.toBuffer(value));
+    expect(decoded).toEqual(value);
+  });
+
+  it('load the same descriptors from a schemas/ folder at runtime', () => {
+    const loaded = loadTopics(schemasDir);
+    expect(loaded.map((t) => [t.name, t.eventType, t.partitions])).toEqual(
+      allTopics.map((t) => [t.name, t.eventType, t.partitions]),
+    );
+  });
+});
+
+describe('catalog validation', () => {
+  function withCatalog(catalog: string, files: Record<string, unknown>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tideline-catalog-'));
+    fs.writeFileSync(path.join(dir, 'catalog.yaml'), catalog);
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), JSON.stringify(content));
+    return dir;
+  }
+
+  it('lists every problem at once', () => {
+    const dir = withCatalog(
+      `topics:
+  - name: Orders_Placed
+    key: orderId
+    value: a.avsc
+    partitions: 0
+    cleanup: delete
+    retention: soon
+    owner: order-api
+    consumers: [x]
+  - name: orders.thing.v1
+    key: id
+    value: b.avsc
+    partitions: 1
+    cleanup: compact
+    owner: x
+    consumers: []
+`,
+      {
+        'a.avsc': { type: 'record', name: 'A', namespace: 'n', fields: [{ name: 'f', type: 'string', doc: 'd' }] },
+        'b.avsc': { type: 'record', name: 'B', namespace: 'n', fields: [{ name: 'undocumented', type: 'string' }] },
+      },
+    );
+    let caught: unknown;
+    try {
+      readCatalog(dir);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CatalogError);
+    expect((caught as CatalogError).problems).toEqual([
+      'catalog.yaml topics[0] (Orders_Placed): name must look like <domain>.<event-name>.v<major>',
+      'catalog.yaml topics[0] (Orders_Placed): partitions must be a positive whole number',
+      'catalog.yaml topics[0] (Orders_Placed): retention must be like 7d, 12h, 30m or forever',
+      'b.avsc: field "B.undocumented" has no doc',
+    ]);
+  });
+
+  it('refuses two topics carrying the same event type', () => {
+    const record = { type: 'record', name: 'A', namespace: 'n', fields: [{ name: 'f', type: 'string', doc: 'd' }] };
+    const entry = (name: string) =>
+      `  - { name: ${name}, key: id, value: a.avsc, partitions: 1, cleanup: delete, retention: 1d, owner: x, consumers: [y] }\n`;
+    const dir = withCatalog(`topics:\n${entry('d.one.v1')}${entry('d.two.v1')}`, { 'a.avsc': record });
+    expect(() => readCatalog(dir)).toThrow(/n\.A is already the event type of d\.one\.v1/);
+  });
+});

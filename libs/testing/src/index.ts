@@ -1,0 +1,7 @@
+export { probeInfra, testInfra } from './infra';
+export type { ProbeResult, TestInfra } from './infra';
+export { TestTopics, isolatedTopic, testKafka } from './kafka';
+export { uniqueName, uniqueTopicName } from './names';
+export { eventually } from './poll';
+export { runCli } from './cli';
+export type { CliResult } from './cli';
