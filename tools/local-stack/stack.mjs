@@ -395,13 +395,6 @@ async function upKafka(plan) {
     log(`kafka: already running (pid ${pid})`);
     return;
   }
-  for (const port of [kafkaPort, controllerPort]) {
-    if (await portOpen(port)) {
-      throw new StackError(
-        `port ${port} is held by another process, not by this stack; stop it, or point KAFKA_BROKERS at that Kafka and skip stack:up`,
-      );
-    }
-  }
   const { file, dataDir } = writeKafkaConfig();
   formatStorage(plan.kafkaJava, file, dataDir);
   const started = startProcess(
@@ -445,11 +438,6 @@ async function upRegistry(plan) {
     await waitFor(service, pid, registryAnswers, 'answer HTTP requests');
     log(`registry: already running (pid ${pid})`);
     return;
-  }
-  if (await portOpen(registryPort)) {
-    throw new StackError(
-      `port ${registryPort} is held by another process, not by this stack; stop it, or point SCHEMA_REGISTRY_URL at that registry and skip stack:up`,
-    );
   }
   const started = startProcess(service, plan.apicurio.java.bin, [
     '-Xms128m',
@@ -509,7 +497,25 @@ async function ensureDatabase() {
 // ---------------------------------------------------------------------------
 // Commands
 
+/** Before anything changes: every port a service we are about to start needs must be free. */
+async function checkPorts() {
+  const needed = [];
+  if (runningPid(services.kafka) === undefined) {
+    needed.push([kafkaPort, 'point KAFKA_BROKERS at that Kafka and skip stack:up']);
+    needed.push([controllerPort, 'or set TIDELINE_KAFKA_CONTROLLER_PORT']);
+  }
+  if (runningPid(services.registry) === undefined) {
+    needed.push([registryPort, 'point SCHEMA_REGISTRY_URL at that registry and skip stack:up']);
+  }
+  for (const [port, advice] of needed) {
+    if (await portOpen(port)) {
+      throw new StackError(`port ${port} is held by another process, not by this stack; stop it, or ${advice}`);
+    }
+  }
+}
+
 async function up() {
+  await checkPorts();
   const plan = choosePlan();
   fs.mkdirSync(home, { recursive: true });
   resolveArtifacts(plan);

@@ -63,8 +63,9 @@ export function invalidPaths(type: avro.Type, value: unknown): string[] {
 export class RegistryCodec {
   readonly registry: SchemaRegistry;
   private readonly autoRegister: boolean;
-  private readonly ids = new Map<string, Promise<number>>();
-  private readonly resolvers = new Map<string, Promise<avro.Resolver | undefined>>();
+  // Keyed by descriptor, not topic name: two builds of a topic (old and new schema) differ.
+  private readonly ids = new WeakMap<TopicDescriptor<unknown>, Promise<number>>();
+  private readonly resolvers = new WeakMap<TopicDescriptor<unknown>, Map<number, Promise<avro.Resolver | undefined>>>();
 
   constructor(options: RegistryCodecOptions) {
     this.registry = new SchemaRegistry({ host: options.registryUrl, retry: { retries: 2 } });
@@ -80,6 +81,7 @@ export class RegistryCodec {
         // the subject exists, so asking for BACKWARD here matches it; see docs/explanation/schema-registry.md.
         { subject: topic.valueSubject, compatibility: 'BACKWARD' as never },
       );
+      this.ids.set(topic, Promise.resolve(id));
       return id;
     } catch (error) {
       throw this.registryError(error, topic, 'register');
@@ -88,11 +90,11 @@ export class RegistryCodec {
 
   /** The registry id of the topic's current local schema. */
   schemaId(topic: TopicDescriptor<unknown>): Promise<number> {
-    let id = this.ids.get(topic.name);
+    let id = this.ids.get(topic);
     if (id === undefined) {
       id = this.lookupId(topic);
-      this.ids.set(topic.name, id);
-      id.catch(() => this.ids.delete(topic.name));
+      this.ids.set(topic, id);
+      id.catch(() => this.ids.delete(topic));
     }
     return id;
   }
@@ -151,12 +153,16 @@ export class RegistryCodec {
   }
 
   private resolver(topic: TopicDescriptor<unknown>, schemaId: number): Promise<avro.Resolver | undefined> {
-    const key = `${topic.name}:${schemaId}`;
-    let resolver = this.resolvers.get(key);
+    let byId = this.resolvers.get(topic);
+    if (byId === undefined) {
+      byId = new Map();
+      this.resolvers.set(topic, byId);
+    }
+    let resolver = byId.get(schemaId);
     if (resolver === undefined) {
       resolver = this.buildResolver(topic, schemaId);
-      this.resolvers.set(key, resolver);
-      resolver.catch(() => this.resolvers.delete(key));
+      byId.set(schemaId, resolver);
+      resolver.catch(() => byId.delete(schemaId));
     }
     return resolver;
   }

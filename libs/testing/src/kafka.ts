@@ -44,6 +44,11 @@ export class TestTopics {
     for (const topic of topics) this.created.add(topic.name);
   }
 
+  /** Deletes these topics (and subjects) in `cleanup` too, though something else created them. */
+  track(...names: string[]): void {
+    for (const name of names) this.created.add(name);
+  }
+
   /** Deletes every topic this instance created, and its registry subject (soft and hard). */
   async cleanup(): Promise<void> {
     const names = [...this.created];
