@@ -19,6 +19,51 @@ const IO_LIBRARIES = [
   'node:*',
 ];
 
+/** Module boundaries from nx tags; tests may also use the testing lib. */
+function boundaries(inTests) {
+  const testing = inTests ? ['type:testing'] : [];
+  return [
+    'error',
+    {
+      enforceBuildableLibDependency: false,
+      allow: [],
+      depConstraints: [
+        // Layers: apps → adapters → contracts / domain.
+        {
+          sourceTag: 'type:app',
+          onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:contracts', ...testing],
+        },
+        {
+          sourceTag: 'type:adapter',
+          onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:contracts', ...testing],
+        },
+        {
+          sourceTag: 'type:domain',
+          onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', ...testing],
+          bannedExternalImports: IO_LIBRARIES,
+        },
+        {
+          sourceTag: 'type:contracts',
+          onlyDependOnLibsWithTags: ['type:contracts', ...testing],
+          bannedExternalImports: ['kafkajs', '@kafkajs/*', 'pg', 'fastify', 'testcontainers'],
+        },
+        {
+          sourceTag: 'type:testing',
+          onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:testing'],
+        },
+        {
+          sourceTag: 'type:tool',
+          onlyDependOnLibsWithTags: ['type:contracts', 'type:adapter', 'type:testing'],
+        },
+        // Scopes: shared code knows no product; the ops CLI and the order services only share libs.
+        { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+        { sourceTag: 'scope:orders', onlyDependOnLibsWithTags: ['scope:shared', 'scope:orders'] },
+        { sourceTag: 'scope:ops', onlyDependOnLibsWithTags: ['scope:shared', 'scope:orders', 'scope:ops'] },
+      ],
+    },
+  ];
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -39,49 +84,7 @@ export default tseslint.config(
     },
     plugins: { '@nx': nx },
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            // Layers: apps → adapters → contracts / domain. Tests use the testing lib.
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:contracts', 'type:testing'],
-            },
-            {
-              sourceTag: 'type:adapter',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:contracts'],
-            },
-            {
-              sourceTag: 'type:domain',
-              onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'],
-              bannedExternalImports: IO_LIBRARIES,
-            },
-            {
-              sourceTag: 'type:contracts',
-              onlyDependOnLibsWithTags: ['type:contracts'],
-              bannedExternalImports: ['kafkajs', '@kafkajs/*', 'pg', 'fastify', 'testcontainers'],
-            },
-            {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:testing'],
-            },
-            {
-              sourceTag: 'type:tool',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:adapter', 'type:testing'],
-            },
-            // Scopes: shared code knows no product; the ops CLI and the order services only share libs.
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:orders', onlyDependOnLibsWithTags: ['scope:shared', 'scope:orders'] },
-            {
-              sourceTag: 'scope:ops',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:orders', 'scope:ops'],
-            },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(false),
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/only-throw-error': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
@@ -123,6 +126,7 @@ export default tseslint.config(
     ...jest.configs['flat/recommended'],
     rules: {
       ...jest.configs['flat/recommended'].rules,
+      '@nx/enforce-module-boundaries': boundaries(true),
       'jest/no-focused-tests': 'error',
       'jest/no-disabled-tests': 'error',
       'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'assert*'] }],

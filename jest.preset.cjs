@@ -2,8 +2,11 @@
 // (integration, real Kafka/registry/PostgreSQL) call one of the helpers below.
 const path = require('node:path');
 
-const base = (projectDir) => ({
+const reporter = path.join(__dirname, 'tools/scripts/jest-results-reporter.cjs');
+
+const base = (projectDir, kind) => ({
   displayName: path.relative(__dirname, projectDir),
+  reporters: ['default', [reporter, { project: path.basename(projectDir), kind }]],
   rootDir: projectDir,
   testEnvironment: 'node',
   // Resolve @tideline/* packages to their TypeScript sources (see libs/*/package.json exports).
@@ -24,14 +27,14 @@ const base = (projectDir) => ({
 
 /** Unit tests: `*.spec.ts`, no infrastructure. */
 exports.unit = (projectDir) => ({
-  ...base(projectDir),
+  ...base(projectDir, 'unit'),
   testMatch: ['<rootDir>/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.int\\.spec\\.ts$', '/e2e/'],
 });
 
 /** Integration tests: `*.int.spec.ts` against the real stack, found or started by libs/testing. */
 exports.integration = (projectDir) => ({
-  ...base(projectDir),
+  ...base(projectDir, 'int'),
   testMatch: ['<rootDir>/**/*.int.spec.ts', '<rootDir>/e2e/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   globalSetup: path.join(__dirname, 'libs/testing/src/global-setup.ts'),

@@ -509,7 +509,9 @@ async function checkPorts() {
   }
   for (const [port, advice] of needed) {
     if (await portOpen(port)) {
-      throw new StackError(`port ${port} is held by another process, not by this stack; stop it, or ${advice}`);
+      throw new StackError(
+        `port ${port} is held by another process, not by this stack; stop it, or ${advice}`,
+      );
     }
   }
 }

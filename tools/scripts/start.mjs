@@ -14,7 +14,9 @@ async function main() {
       process.stderr.write('start: KAFKA_BROKERS / SCHEMA_REGISTRY_URL are set but do not answer\n');
       return 1;
     }
-    const code = await run(process.execPath, [path.join(root, 'tools', 'local-stack', 'stack.mjs'), 'up'], { cwd: root });
+    const code = await run(process.execPath, [path.join(root, 'tools', 'local-stack', 'stack.mjs'), 'up'], {
+      cwd: root,
+    });
     if (code !== 0) return code;
   }
   for (const args of [

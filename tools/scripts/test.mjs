@@ -33,17 +33,36 @@ function summarize() {
 async function main() {
   fs.rmSync(resultsDir, { recursive: true, force: true });
 
+  step('formatting (prettier --check)');
+  let code = await npx(['prettier', '--check', '--log-level', 'warn', '.'], { cwd: root });
+  if (code !== 0) return finish(code, false);
+
   step('lint, typecheck, unit tests, build');
   // The nx cache could restore a unit test's pass without its result file: run them for real.
-  let code = await npx(['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', '--skip-nx-cache', '--output-style=stream'], {
-    cwd: root,
-  });
+  let code = await npx(
+    [
+      'nx',
+      'run-many',
+      '-t',
+      'lint',
+      'typecheck',
+      'test',
+      'build',
+      '--skip-nx-cache',
+      '--output-style=stream',
+    ],
+    {
+      cwd: root,
+    },
+  );
   if (code !== 0) return finish(code, false);
 
   let startedStack = false;
   if (!(await infraAnswers())) {
     if (infraConfigured()) {
-      step('KAFKA_BROKERS / SCHEMA_REGISTRY_URL are set but do not answer; the integration tests will say what is missing');
+      step(
+        'KAFKA_BROKERS / SCHEMA_REGISTRY_URL are set but do not answer; the integration tests will say what is missing',
+      );
     } else {
       step('starting the local stack (npm run stack:up)');
       code = await run(process.execPath, [stack, 'up'], { cwd: root });
@@ -53,7 +72,10 @@ async function main() {
   }
 
   step('integration tests (real Kafka, registry, PostgreSQL; one project at a time)');
-  code = await npx(['nx', 'run-many', '-t', 'test-int', '--parallel=1', '--skip-nx-cache', '--output-style=stream'], { cwd: root });
+  code = await npx(
+    ['nx', 'run-many', '-t', 'test-int', '--parallel=1', '--skip-nx-cache', '--output-style=stream'],
+    { cwd: root },
+  );
   return finish(code, startedStack);
 }
 
@@ -63,7 +85,9 @@ async function finish(code, stopStack) {
     await run(process.execPath, [stack, 'down'], { cwd: root });
   }
   const { passed, failed, skipped, files } = summarize();
-  process.stdout.write(`\n${files} test runs: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  process.stdout.write(
+    `\n${files} test runs: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
+  );
   if (code === 0 && failed > 0) code = 1;
   process.exitCode = code;
 }

@@ -48,7 +48,9 @@ describe('stack.mjs refuses bad input with one line and a non-zero exit', () => 
   });
 
   it('refuses a port variable that is not a port', async () => {
-    const result = await runCli(process.execPath, [stack, 'status'], { env: { TIDELINE_KAFKA_PORT: 'ninety' } });
+    const result = await runCli(process.execPath, [stack, 'status'], {
+      env: { TIDELINE_KAFKA_PORT: 'ninety' },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('stack: TIDELINE_KAFKA_PORT=ninety is not a TCP port (1-65535)\n');
   });
@@ -61,14 +63,20 @@ describe('stack.mjs refuses bad input with one line and a non-zero exit', () => 
 });
 
 // Restarting needs the stack this script runs; against docker compose or testcontainers there is nothing to restart.
-const localStackRuns = fs.existsSync(path.join(stackHome, 'kafka.pid')) && fs.existsSync(path.join(stackHome, 'registry.pid'));
+const localStackRuns =
+  fs.existsSync(path.join(stackHome, 'kafka.pid')) && fs.existsSync(path.join(stackHome, 'registry.pid'));
 if (!localStackRuns) {
   process.stderr.write('stack restart test skipped: the tests do not run against `npm run stack:up`\n');
 }
 (localStackRuns ? describe : describe.skip)('registry state survives stack:down and stack:up', () => {
   it('resolves a schema id registered before the restart', async () => {
     const subject = `test.${uniqueName('restart')}.v1-value`;
-    const schema = JSON.stringify({ type: 'record', name: 'Restarted', namespace: 'dev.tideline.test', fields: [{ name: 'n', type: 'int', doc: 'n' }] });
+    const schema = JSON.stringify({
+      type: 'record',
+      name: 'Restarted',
+      namespace: 'dev.tideline.test',
+      fields: [{ name: 'n', type: 'int', doc: 'n' }],
+    });
     const registered = await fetch(`${infra.registryUrl}/subjects/${subject}/versions`, {
       method: 'POST',
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
