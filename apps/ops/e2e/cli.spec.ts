@@ -37,11 +37,16 @@ it('plans, dry-runs and applies topics from a catalog; a second plan is in sync'
   const dry = await tl(['topics', 'apply', '--schemas', dir]);
   expect(dry.stderr).toBe('');
   expect(dry.code).toBe(0);
-  expect(dry.stdout).toContain(`create    ${topic} (2 partitions, cleanup.policy=delete, retention.ms=86400000)`);
+  expect(dry.stdout).toContain(
+    `create    ${topic} (2 partitions, cleanup.policy=delete, retention.ms=86400000)`,
+  );
   expect(dry.stdout).toContain('dry run: nothing changed');
 
   const planAfterDryRun = await tl(['topics', 'plan', '--schemas', dir, '--json']);
-  expect(JSON.parse(planAfterDryRun.stdout)).toMatchObject({ changes: true, actions: [{ kind: 'create', topic }] });
+  expect(JSON.parse(planAfterDryRun.stdout)).toMatchObject({
+    changes: true,
+    actions: [{ kind: 'create', topic }],
+  });
 
   const applied = await tl(['topics', 'apply', '--schemas', dir, '--execute']);
   expect(applied.code).toBe(0);
@@ -59,7 +64,12 @@ it('schemas check exits non-zero naming the field of an incompatible change, and
   expect(registered.code).toBe(0);
   expect(registered.stdout).toContain(`registered ${topic}-value (id `);
 
-  const breaking = await tl(['schemas', 'check', '--schemas', schemasDir(topic, [{ name: 'channel', type: 'string', doc: 'sales channel' }])]);
+  const breaking = await tl([
+    'schemas',
+    'check',
+    '--schemas',
+    schemasDir(topic, [{ name: 'channel', type: 'string', doc: 'sales channel' }]),
+  ]);
   expect(breaking.code).toBe(1);
   expect(breaking.stderr).toMatch(/^tideline: incompatible schema change: .*OrderPlaced\.channel/);
   expect(breaking.stderr.trim().split('\n')).toHaveLength(1);
@@ -73,16 +83,25 @@ it('schemas check exits non-zero naming the field of an incompatible change, and
   expect(fine.code).toBe(0);
   expect(fine.stdout).toContain(`compatible   ${topic}-value`);
 
-  const dryRegister = await tl(['schemas', 'register', '--schemas', schemasDir(topic, [{ name: 'x', type: 'int', doc: 'x' }])]);
+  const dryRegister = await tl([
+    'schemas',
+    'register',
+    '--schemas',
+    schemasDir(topic, [{ name: 'x', type: 'int', doc: 'x' }]),
+  ]);
   expect(dryRegister.code).toBe(0);
   expect(dryRegister.stdout).toContain(`REFUSED   ${topic}-value: no matching field for default-less`);
   expect(dryRegister.stdout).toContain('dry run: nothing registered');
 });
 
 it('fails with one line when the registry is unreachable', async () => {
-  const result = await tl(['schemas', 'check'], { SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7' });
+  const result = await tl(['schemas', 'check'], {
+    SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7',
+  });
   expect(result.code).toBe(1);
-  expect(result.stderr).toMatch(/^tideline: the schema registry at http:\/\/127\.0\.0\.1:9\/apis\/ccompat\/v7 did not answer: .*ECONNREFUSED/);
+  expect(result.stderr).toMatch(
+    /^tideline: the schema registry at http:\/\/127\.0\.0\.1:9\/apis\/ccompat\/v7 did not answer: .*ECONNREFUSED/,
+  );
   expect(result.stderr.trim().split('\n')).toHaveLength(1);
 });
 

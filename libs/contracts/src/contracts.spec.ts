@@ -11,7 +11,11 @@ const generatedDir = path.join(__dirname, 'generated');
 describe('generated contracts', () => {
   it('match schemas/ (run `npm run contracts:generate` after changing a schema)', () => {
     const expected = render(readCatalog(schemasDir));
-    const onDisk = new Map(fs.readdirSync(generatedDir).map((name) => [name, fs.readFileSync(path.join(generatedDir, name), 'utf8')]));
+    const onDisk = new Map(
+      fs
+        .readdirSync(generatedDir)
+        .map((name) => [name, fs.readFileSync(path.join(generatedDir, name), 'utf8')]),
+    );
     expect([...onDisk.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [name, content] of expected) expect(onDisk.get(name)).toBe(content);
   });
@@ -41,7 +45,9 @@ describe('generated contracts', () => {
       lines: [{ sku: 'SKU-1', quantity: 2 }],
       placedAt: 1_763_856_000_000,
     };
-    const decoded: unknown = orderPlacedTopic.valueType.fromBuffer(orderPlacedTopic.valueType.toBuffer(value));
+    const decoded: unknown = orderPlacedTopic.valueType.fromBuffer(
+      orderPlacedTopic.valueType.toBuffer(value),
+    );
     expect(decoded).toEqual(value);
   });
 
@@ -57,7 +63,8 @@ describe('catalog validation', () => {
   function withCatalog(catalog: string, files: Record<string, unknown>): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tideline-catalog-'));
     fs.writeFileSync(path.join(dir, 'catalog.yaml'), catalog);
-    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), JSON.stringify(content));
+    for (const [name, content] of Object.entries(files))
+      fs.writeFileSync(path.join(dir, name), JSON.stringify(content));
     return dir;
   }
 
@@ -81,8 +88,18 @@ describe('catalog validation', () => {
     consumers: []
 `,
       {
-        'a.avsc': { type: 'record', name: 'A', namespace: 'n', fields: [{ name: 'f', type: 'string', doc: 'd' }] },
-        'b.avsc': { type: 'record', name: 'B', namespace: 'n', fields: [{ name: 'undocumented', type: 'string' }] },
+        'a.avsc': {
+          type: 'record',
+          name: 'A',
+          namespace: 'n',
+          fields: [{ name: 'f', type: 'string', doc: 'd' }],
+        },
+        'b.avsc': {
+          type: 'record',
+          name: 'B',
+          namespace: 'n',
+          fields: [{ name: 'undocumented', type: 'string' }],
+        },
       },
     );
     let caught: unknown;
@@ -101,7 +118,12 @@ describe('catalog validation', () => {
   });
 
   it('refuses two topics carrying the same event type', () => {
-    const record = { type: 'record', name: 'A', namespace: 'n', fields: [{ name: 'f', type: 'string', doc: 'd' }] };
+    const record = {
+      type: 'record',
+      name: 'A',
+      namespace: 'n',
+      fields: [{ name: 'f', type: 'string', doc: 'd' }],
+    };
     const entry = (name: string) =>
       `  - { name: ${name}, key: id, value: a.avsc, partitions: 1, cleanup: delete, retention: 1d, owner: x, consumers: [y] }\n`;
     const dir = withCatalog(`topics:\n${entry('d.one.v1')}${entry('d.two.v1')}`, { 'a.avsc': record });

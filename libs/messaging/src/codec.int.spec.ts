@@ -40,7 +40,9 @@ async function consume<Value>(topic: TopicDescriptor<Value>, count: number): Pro
       received.push(await codec.decode(topic, message.value!));
     },
   });
-  return eventually(`${count} records on ${topic.name}`, () => (received.length >= count ? received : undefined));
+  return eventually(`${count} records on ${topic.name}`, () =>
+    received.length >= count ? received : undefined,
+  );
 }
 
 beforeAll(async () => {
@@ -73,10 +75,20 @@ it('refuses an incompatible change and names the field; accepts a compatible one
   const v1 = isolatedTopic(orderPlacedTopic);
   await testTopics.create(v1);
   await codec.register(v1);
-  await producer.send({ topic: v1.name, acks: -1, messages: [{ key: 'a', value: await codec.encode(v1, order(1)) }] });
+  await producer.send({
+    topic: v1.name,
+    acks: -1,
+    messages: [{ key: 'a', value: await codec.encode(v1, order(1)) }],
+  });
 
   // A new field without a default: readers of v2 could not read v1 records.
-  const breaking = { ...v1, ...isolatedTopicWithName(v1, withExtraField(v1, { name: 'channel', type: 'string', doc: 'sales channel' })) };
+  const breaking = {
+    ...v1,
+    ...isolatedTopicWithName(
+      v1,
+      withExtraField(v1, { name: 'channel', type: 'string', doc: 'sales channel' }),
+    ),
+  };
   const [check] = await checkSchemas(codec, infra.registryUrl, [breaking]);
   expect(check).toMatchObject({ status: 'incompatible', subject: v1.valueSubject });
   expect(check!.reasons.join()).toContain('OrderPlaced.channel');
@@ -122,7 +134,12 @@ it('says which command to run when a producer uses a schema nobody registered', 
 });
 
 /** The same topic (name, subject) with another local schema: what a later build of the code would carry. */
-function isolatedTopicWithName(topic: TopicDescriptor<unknown>, valueSchema: unknown): TopicDescriptor<OrderPlaced & { channel?: string | null }> {
+function isolatedTopicWithName(
+  topic: TopicDescriptor<unknown>,
+  valueSchema: unknown,
+): TopicDescriptor<OrderPlaced & { channel?: string | null }> {
   const copy = isolatedTopic(topic, { valueSchema });
-  return { ...copy, name: topic.name, valueSubject: topic.valueSubject } as TopicDescriptor<OrderPlaced & { channel?: string | null }>;
+  return { ...copy, name: topic.name, valueSubject: topic.valueSubject } as TopicDescriptor<
+    OrderPlaced & { channel?: string | null }
+  >;
 }

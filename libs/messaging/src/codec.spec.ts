@@ -53,13 +53,18 @@ describe('validation messages name the field', () => {
   it('accepts a new optional field with a default', () => {
     const schema = JSON.parse(JSON.stringify(orderPlacedTopic.valueSchema)) as { fields: unknown[] };
     schema.fields.push({ name: 'channel', type: ['null', 'string'], default: null, doc: 'sales channel' });
-    expect(backwardProblems(avro.Type.forSchema(schema as avro.Schema), orderPlacedTopic.valueType)).toEqual([]);
+    expect(backwardProblems(avro.Type.forSchema(schema as avro.Schema), orderPlacedTopic.valueType)).toEqual(
+      [],
+    );
   });
 });
 
 describe('topic configs from the catalog', () => {
   it('keeps deleted topics for their retention and compacted ones forever', () => {
-    expect(desiredConfig(orderPlacedTopic)).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': '2592000000' });
+    expect(desiredConfig(orderPlacedTopic)).toEqual({
+      'cleanup.policy': 'delete',
+      'retention.ms': '2592000000',
+    });
     expect(desiredConfig(productUpdatedTopic)).toEqual({ 'cleanup.policy': 'compact', 'retention.ms': '-1' });
   });
 });

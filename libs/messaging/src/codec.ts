@@ -65,7 +65,10 @@ export class RegistryCodec {
   private readonly autoRegister: boolean;
   // Keyed by descriptor, not topic name: two builds of a topic (old and new schema) differ.
   private readonly ids = new WeakMap<TopicDescriptor<unknown>, Promise<number>>();
-  private readonly resolvers = new WeakMap<TopicDescriptor<unknown>, Map<number, Promise<avro.Resolver | undefined>>>();
+  private readonly resolvers = new WeakMap<
+    TopicDescriptor<unknown>,
+    Map<number, Promise<avro.Resolver | undefined>>
+  >();
 
   constructor(options: RegistryCodecOptions) {
     this.registry = new SchemaRegistry({ host: options.registryUrl, retry: { retries: 2 } });
