@@ -12,14 +12,8 @@ const base = (projectDir, kind) => ({
   // Resolve @tideline/* packages to their TypeScript sources (see libs/*/package.json exports).
   testEnvironmentOptions: { customExportConditions: ['@tideline/source', 'node', 'require', 'default'] },
   transform: {
-    '^.+\\.ts$': [
-      '@swc/jest',
-      {
-        jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
-        module: { type: 'commonjs' },
-        sourceMaps: 'inline',
-      },
-    ],
+    // Transpile only (isolatedModules): `nx typecheck` checks types, jest just runs.
+    '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(projectDir, 'tsconfig.json'), diagnostics: false }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   clearMocks: true,
