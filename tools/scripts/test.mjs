@@ -39,7 +39,7 @@ async function main() {
 
   step('lint, typecheck, unit tests, build');
   // The nx cache could restore a unit test's pass without its result file: run them for real.
-  let code = await npx(
+  code = await npx(
     [
       'nx',
       'run-many',
