@@ -312,6 +312,7 @@ function resolveArtifacts(plan) {
     [
       '-B',
       '-q',
+      '-Dstyle.color=never',
       '-f',
       path.join(here, 'pom.xml'),
       `-Dstack.cache=${cache}`,
