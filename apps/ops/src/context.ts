@@ -1,6 +1,6 @@
 import { allTopics, type TopicDescriptor } from '@tideline/contracts';
 import { CatalogError, loadTopics } from '@tideline/contracts/catalog';
-import { createKafka, RegistryCodec } from '@tideline/messaging';
+import { createKafka, RegistryCodec, type Kafka } from '@tideline/messaging';
 import { CliError } from './cli-error';
 import type { OpsConfig } from './config';
 import type { Output } from './output';
@@ -13,8 +13,6 @@ export interface CommandContext {
   codec: () => RegistryCodec;
   kafka: () => Kafka;
 }
-
-type Kafka = ReturnType<typeof createKafka>;
 
 export function topicsFrom(schemasDir: string | undefined): readonly TopicDescriptor<unknown>[] {
   if (schemasDir === undefined) return allTopics;

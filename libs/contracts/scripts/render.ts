@@ -19,7 +19,6 @@ const PRIMITIVES: Record<string, string> = {
 
 interface Emitter {
   declarations: Map<string, string>;
-  namespace: string;
 }
 
 function shortName(name: string): string {
@@ -75,8 +74,7 @@ function emitRecord(record: AvroRecordSchema, emitter: Emitter): string {
   if (emitter.declarations.has(name)) return name;
   emitter.declarations.set(name, ''); // reserve the slot: nested types are declared before their parent
   const fields = record.fields.map((field: AvroField) => {
-    const optional = false;
-    return `${jsDoc(field.doc, '  ')}  ${field.name}${optional ? '?' : ''}: ${tsType(field.type, emitter)};\n`;
+    return `${jsDoc(field.doc, '  ')}  ${field.name}: ${tsType(field.type, emitter)};\n`;
   });
   emitter.declarations.delete(name);
   emitter.declarations.set(name, `${jsDoc(record.doc, '')}export interface ${name} {\n${fields.join('')}}\n`);
@@ -95,7 +93,7 @@ export function render(topics: CatalogTopic[]): Map<string, string> {
   const typeBlocks: string[] = [];
   const declared = new Set<string>();
   for (const topic of topics) {
-    const emitter: Emitter = { declarations: new Map(), namespace: topic.schema.namespace };
+    const emitter: Emitter = { declarations: new Map() };
     emitRecord(topic.schema, emitter);
     for (const [name, declaration] of emitter.declarations) {
       if (declared.has(name)) continue;

@@ -3,7 +3,7 @@ export type { RegistryCodecOptions } from './codec';
 export { MessagingError, isMessagingError, messagingErrorCodes } from './errors';
 export type { MessagingErrorCode } from './errors';
 export { createKafka } from './kafka';
-export type { KafkaConnection } from './kafka';
+export type { Admin, Kafka, KafkaConnection } from './kafka';
 export { backwardProblems, checkSchemas, registerSchemas } from './schema-admin';
 export type { SchemaCheck, SchemaCheckStatus, SchemaRegistration } from './schema-admin';
 export { applyTopicPlan, desiredConfig, planTopics } from './topic-admin';

@@ -20,10 +20,12 @@ function filterKafkajsTimeoutWarning(): void {
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
     if (warning.name === 'TimeoutNegativeWarning') return;
-    if (listeners.length === 0) process.stderr.write(`${warning.name}: ${warning.message}\n`);
+    // Node's own printer is one of these listeners (none under --no-warnings).
     for (const listener of listeners) listener(warning);
   });
 }
+
+export type { Admin, Kafka } from 'kafkajs';
 
 export function createKafka(connection: KafkaConnection): Kafka {
   filterKafkajsTimeoutWarning();

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { databaseUrl, infrastructureVariables, loadConfig } from '@tideline/config';
 
 /** Where the integration tests find Kafka, the registry and PostgreSQL. */
 export interface TestInfra {
@@ -7,15 +8,13 @@ export interface TestInfra {
   databaseUrl: string;
 }
 
-/** Reads KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL; defaults are the local stack. */
+/** Reads KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL the way the services do; defaults are the local stack. */
 export function testInfra(env: NodeJS.ProcessEnv = process.env): TestInfra {
+  const config = loadConfig({ ...infrastructureVariables, DATABASE_URL: databaseUrl }, env);
   return {
-    kafkaBrokers: (env['KAFKA_BROKERS'] ?? '127.0.0.1:9092')
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-    registryUrl: (env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7').replace(/\/+$/, ''),
-    databaseUrl: env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/tideline',
+    kafkaBrokers: [...config.KAFKA_BROKERS],
+    registryUrl: config.SCHEMA_REGISTRY_URL,
+    databaseUrl: config.DATABASE_URL,
   };
 }
 

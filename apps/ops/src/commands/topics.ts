@@ -1,4 +1,10 @@
-import { applyTopicPlan, isMessagingError, planTopics, type TopicAction } from '@tideline/messaging';
+import {
+  applyTopicPlan,
+  isMessagingError,
+  planTopics,
+  type Admin,
+  type TopicAction,
+} from '@tideline/messaging';
 import { CliError } from '../cli-error';
 import type { CommandContext } from '../context';
 
@@ -21,10 +27,7 @@ function describe(action: TopicAction): string {
   }
 }
 
-async function withAdmin<T>(
-  ctx: CommandContext,
-  work: (admin: ReturnType<ReturnType<CommandContext['kafka']>['admin']>) => Promise<T>,
-): Promise<T> {
+async function withAdmin<T>(ctx: CommandContext, work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = ctx.kafka().admin();
   try {
     await admin.connect();
