@@ -113,7 +113,13 @@ export default tseslint.config(
   {
     // process.env is read in exactly one place per app: its config module (and main.ts hands it over).
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
-    ignores: ['**/main.ts', '**/*.spec.ts', 'libs/testing/**', 'libs/contracts/scripts/**'],
+    ignores: [
+      '**/main.ts',
+      '**/*.spec.ts',
+      '**/src/test-support/**',
+      'libs/testing/**',
+      'libs/contracts/scripts/**',
+    ],
     rules: {
       'no-restricted-properties': [
         'error',
@@ -132,6 +138,13 @@ export default tseslint.config(
       'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'assert*'] }],
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // Test support code (fixtures, child processes for crash tests) may use the test harness too.
+    files: ['**/src/test-support/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries(true),
     },
   },
   prettier,

@@ -1,3 +1,10 @@
 export { ConfigError, loadConfig } from './load-config';
 export type { Env } from './load-config';
-export { databaseUrl, infrastructureVariables, kafkaBrokers, logLevel, schemaRegistryUrl } from './variables';
+export {
+  databaseUrl,
+  infrastructureVariables,
+  kafkaBrokers,
+  logLevel,
+  schemaRegistryUrl,
+  signingVariables,
+} from './variables';

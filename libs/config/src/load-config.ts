@@ -8,6 +8,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values never appear in an error message. */
+const SECRET_NAME = /(_KEY|_KEYS|_SECRET|_PASSWORD|_TOKEN|_TOKENS)$/;
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
@@ -23,7 +26,9 @@ export function loadConfig<Shape extends z.ZodRawShape>(
     const problems = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? '(root)');
       const value = env[variable];
-      return `${variable}: ${issue.message}${value === undefined ? '' : ` (got "${value}")`}`;
+      const shown =
+        value === undefined ? '' : SECRET_NAME.test(variable) ? ' (value hidden)' : ` (got "${value}")`;
+      return `${variable}: ${issue.message}${shown}`;
     });
     throw new ConfigError(problems);
   }

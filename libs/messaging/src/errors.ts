@@ -14,6 +14,18 @@ export const messagingErrorCodes = {
   TDL_MSG_REGISTRY_UNAVAILABLE: { retryable: true },
   TDL_MSG_KAFKA_UNAVAILABLE: { retryable: true },
   TDL_MSG_TOPIC_CONFLICT: { retryable: false },
+  TDL_MSG_PUBLISH_TIMEOUT: { retryable: true },
+  TDL_MSG_PUBLISH_REJECTED: { retryable: false },
+  TDL_MSG_PUBLISHER_CLOSED: { retryable: false },
+  TDL_MSG_SIGNATURE_MISSING: { retryable: false },
+  TDL_MSG_SIGNATURE_INVALID: { retryable: false },
+  TDL_MSG_SIGNATURE_UNKNOWN_KEY: { retryable: false },
+  TDL_MSG_EVENT_TYPE_MISMATCH: { retryable: false },
+  TDL_MSG_HANDLER_FAILED: { retryable: true },
+  TDL_MSG_GROUP_ACTIVE: { retryable: false },
+  TDL_MSG_UNKNOWN_GROUP: { retryable: false },
+  TDL_MSG_UNKNOWN_TOPIC: { retryable: false },
+  TDL_MSG_INVALID_OFFSET_SPEC: { retryable: false },
 } as const;
 
 export type MessagingErrorCode = keyof typeof messagingErrorCodes;

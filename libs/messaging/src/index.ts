@@ -8,3 +8,57 @@ export { backwardProblems, checkSchemas, registerSchemas } from './schema-admin'
 export type { SchemaCheck, SchemaCheckStatus, SchemaRegistration } from './schema-admin';
 export { applyTopicPlan, desiredConfig, planTopics } from './topic-admin';
 export type { TopicAction, TopicPlan } from './topic-admin';
+export {
+  catalogGroupTopics,
+  deadLetterTopicName,
+  defaultRetryPolicy,
+  groupTopics,
+  retryTopicName,
+} from './group-topics';
+export type { ManagedTopic, RetryPolicy } from './group-topics';
+export {
+  AVRO_CONTENT_TYPE,
+  FAILURE_HEADERS,
+  HEADER,
+  identityOf,
+  readHeaders,
+  withoutFailureHeaders,
+} from './headers';
+export type { EventIdentity, Headers } from './headers';
+export { RecordSigner, signerFromConfig } from './signing';
+export type { SigningKey, SigningOptions, SigningPolicy, SigningSettings } from './signing';
+export { Publisher, kafkaError } from './publisher';
+export type {
+  Cause,
+  OutgoingRecord,
+  PublishOptions,
+  PublishReceipt,
+  PublisherOptions,
+  RecordPosition,
+} from './publisher';
+export { TidelineConsumer, createConsumer, subscribe } from './consumer';
+export type {
+  ConsumerOptions,
+  ConsumerState,
+  ConsumerStatus,
+  RecordContext,
+  Saturation,
+  StartPosition,
+  Subscription,
+} from './consumer';
+export { ProcessingError, describeFailure, fingerprint } from './failure';
+export type { Failure } from './failure';
+export { Table, createTable } from './table';
+export type { TableOptions, TableStats } from './table';
+export {
+  PROCESSED_EVENTS_TABLE,
+  claimEvent,
+  ensureProcessedEventsTable,
+  processOnce,
+  pruneProcessedEvents,
+} from './idempotency';
+export type { SqlClient, SqlPool } from './idempotency';
+export { exitOnSignal } from './shutdown';
+export type { ShutdownOptions } from './shutdown';
+export { silentLogger } from './log';
+export type { Logger } from './log';

@@ -1,9 +1,9 @@
-import type { TopicDescriptor } from '@tideline/contracts';
 import type { Admin } from 'kafkajs';
 import { MessagingError } from './errors';
+import type { ManagedTopic } from './group-topics';
 
 /** The topic-level configs Tideline manages; anything else on a topic is left alone. */
-export function desiredConfig(topic: TopicDescriptor<unknown>): Record<string, string> {
+export function desiredConfig(topic: ManagedTopic): Record<string, string> {
   return {
     'cleanup.policy': topic.cleanup,
     'retention.ms':
@@ -36,10 +36,7 @@ function kafkaUnavailable(error: unknown): MessagingError {
 }
 
 /** Compares the catalog's topics with the cluster. Changes nothing. */
-export async function planTopics(
-  admin: Admin,
-  topics: readonly TopicDescriptor<unknown>[],
-): Promise<TopicPlan> {
+export async function planTopics(admin: Admin, topics: readonly ManagedTopic[]): Promise<TopicPlan> {
   try {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((topic) => existing.has(topic.name));

@@ -75,3 +75,70 @@ export class TestTopics {
     return this.admin;
   }
 }
+
+export interface ReadRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the earliest offset with a throwaway group until `count` records
+ * arrived (or fails after `timeoutMs`), for assertions on what is really in the topic.
+ */
+export async function readRecords(
+  topic: string,
+  count: number,
+  { timeoutMs = 20_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
+): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({
+    groupId: uniqueName('read'),
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+  });
+  const records: ReadRecord[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`read ${records.length} of ${count} records from ${topic} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      if (count === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(message.headers ?? {})) {
+            if (value !== undefined) headers[name] = value.toString();
+          }
+          records.push({
+            topic,
+            partition,
+            offset: message.offset,
+            timestamp: message.timestamp,
+            key: message.key,
+            value: message.value,
+            headers,
+          });
+          if (records.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      });
+    });
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}

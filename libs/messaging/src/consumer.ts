@@ -1,0 +1,477 @@
+import { context, propagation } from '@opentelemetry/api';
+import type { TopicDescriptor } from '@tideline/contracts';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { RegistryCodec } from './codec';
+import { isMessagingError } from './errors';
+import { describeFailure, type Failure } from './failure';
+import {
+  defaultRetryPolicy,
+  deadLetterTopicName,
+  groupTopics,
+  retryTopicName,
+  type RetryPolicy,
+} from './group-topics';
+import {
+  HEADER,
+  identityOf,
+  readHeaders,
+  withoutFailureHeaders,
+  type EventIdentity,
+  type Headers,
+} from './headers';
+import { decodeInbound } from './inbound';
+import { silentLogger, type Logger } from './log';
+import { resetOffsets, type OffsetTarget } from './offsets-admin';
+import { Publisher, kafkaError, type Cause } from './publisher';
+import type { RecordSigner } from './signing';
+import { applyTopicPlan, planTopics } from './topic-admin';
+
+/**
+ * Where a subscription starts. `committed` (default) continues from the group's committed
+ * offsets, and from the earliest record for a group that has none. The others move the
+ * group's offsets when the group starts with no other member running (a restart of a
+ * running group keeps its offsets).
+ */
+export type StartPosition = 'committed' | 'earliest' | 'latest' | { timestamp: number | Date };
+
+/** What a handler knows about the record it handles. */
+export interface RecordContext extends EventIdentity {
+  groupId: string;
+  /** The topic the record was published to (also when it is being retried). */
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Kafka timestamp of the original record, ms since the epoch. */
+  timestamp: number;
+  key: string | null;
+  headers: Headers;
+  /** 1 for the first delivery, then 2, 3, … through the retry tiers. */
+  attempt: number;
+  maxAttempts: number;
+  /** The last attempt: a failure now goes to the dead-letter topic. */
+  isLastAttempt: boolean;
+  /** Pass as `publish(…, { causedBy: record.cause })` to carry the correlation on. */
+  cause: Cause;
+}
+
+export interface Subscription<Value> {
+  topic: TopicDescriptor<Value>;
+  // Method syntax keeps handlers of different value types in one array (bivariant parameters).
+  handler(value: Value, record: RecordContext): Promise<void> | void;
+  from?: StartPosition;
+}
+
+/** Typed subscription: `subscribe(orderPlacedTopic, async (order, record) => …)`. */
+export function subscribe<Value>(
+  topic: TopicDescriptor<Value>,
+  handler: (value: Value, record: RecordContext) => Promise<void> | void,
+  options: { from?: StartPosition } = {},
+): Subscription<Value> {
+  return { topic, handler, ...options };
+}
+
+/** Backpressure: while `saturated()` is true the runtime pauses its partitions until `drained()` resolves. */
+export interface Saturation {
+  saturated(): boolean;
+  drained(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  kafka: Kafka;
+  codec: RegistryCodec;
+  signer: RecordSigner;
+  groupId: string;
+  subscriptions: readonly Subscription<unknown>[];
+  /** Forwards to retry and dead-letter topics; one is created (and closed) if absent. */
+  publisher?: Publisher;
+  service?: string;
+  retry?: RetryPolicy;
+  /** Partitions handled at the same time (records of one partition always one by one). Default 3. */
+  partitionsConcurrently?: number;
+  /** Create the group's retry and dead-letter topics when missing. Default true. */
+  provisionTopics?: boolean;
+  saturation?: Saturation;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  logger?: Logger;
+}
+
+export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
+
+export interface ConsumerStatus {
+  state: ConsumerState;
+  groupId: string;
+  /** Partitions assigned at the last rebalance, by topic. */
+  assignments: Record<string, number[]>;
+  /** `topic:partition` of partitions paused for backpressure, a retry not yet due, or a registry outage. */
+  paused: string[];
+  processed: number;
+  retried: number;
+  deadLettered: number;
+}
+
+type Outcome = { kind: 'done' } | { kind: 'wait'; until: number; reason: string };
+
+const REGISTRY_BACKOFF_MS = 1_000;
+
+/**
+ * A consumer group over typed topics: at-least-once, order per partition, failures to
+ * retry topics and the dead-letter topic instead of stalling. See docs/explanation/messaging-runtime.md.
+ */
+export class TidelineConsumer {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly publisher: Publisher;
+  private readonly ownsPublisher: boolean;
+  private readonly policy: RetryPolicy;
+  private readonly logger: Logger;
+  private readonly bySource = new Map<string, Subscription<unknown>>();
+  private readonly retryTopics: string[];
+  private readonly deadLetterTopic: string;
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly paused = new Set<string>();
+  private state: ConsumerState = 'idle';
+  private assignments: Record<string, number[]> = {};
+  private counts = { processed: 0, retried: 0, deadLettered: 0 };
+  private crashed: ((error: Error) => void) | undefined;
+
+  constructor(private readonly options: ConsumerOptions) {
+    this.policy = options.retry ?? defaultRetryPolicy;
+    this.logger = options.logger ?? silentLogger;
+    for (const subscription of options.subscriptions)
+      this.bySource.set(subscription.topic.name, subscription);
+    this.retryTopics = this.policy.delaysMs.map((_, index) => retryTopicName(options.groupId, index + 1));
+    this.deadLetterTopic = deadLetterTopicName(options.groupId);
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      // Java's fetch.max.wait.ms: an idle long poll returns within 0.5 s, so stop() is quick.
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+    });
+    this.admin = options.kafka.admin();
+    this.ownsPublisher = options.publisher === undefined;
+    this.publisher =
+      options.publisher ??
+      new Publisher({
+        kafka: options.kafka,
+        codec: options.codec,
+        signer: options.signer,
+        service: options.service ?? options.groupId,
+      });
+    const { GROUP_JOIN, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.assignments = payload.memberAssignment;
+      this.logger.info(
+        { groupId: options.groupId, assignments: payload.memberAssignment, leader: payload.isLeader },
+        'joined consumer group',
+      );
+    });
+    this.consumer.on(CRASH, ({ payload }) => {
+      this.logger.error(
+        { groupId: options.groupId, err: payload.error, restart: payload.restart },
+        'consumer crashed',
+      );
+      if (!payload.restart) {
+        this.state = 'crashed';
+        this.crashed?.(payload.error);
+      }
+    });
+  }
+
+  status(): ConsumerStatus {
+    return {
+      state: this.state,
+      groupId: this.options.groupId,
+      assignments: this.assignments,
+      paused: [...this.paused],
+      ...this.counts,
+    };
+  }
+
+  /** Joins the group and starts handling records. Resolves once consuming has started. */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`consumer ${this.options.groupId} was already started`);
+    this.state = 'starting';
+    try {
+      await this.admin.connect();
+      if (this.options.provisionTopics ?? true) await this.provisionGroupTopics();
+      await this.applyStartPositions();
+      await this.publisher.connect();
+      await this.consumer.connect();
+      await this.consumer.subscribe({
+        topics: [...this.bySource.keys(), ...this.retryTopics],
+        fromBeginning: true,
+      });
+      await this.consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 1_000,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    } catch (error) {
+      this.state = 'crashed';
+      await this.disconnectQuietly();
+      throw kafkaError(error);
+    }
+    this.state = 'running';
+  }
+
+  /** Rejects when the consumer stops for good on an error kafkajs does not restart from. */
+  failure(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      this.crashed = reject;
+    });
+  }
+
+  /**
+   * Stops fetching, lets in-flight handlers finish, commits what finished and leaves the
+   * group. Resolves false when that took longer than `deadlineMs` (the process should exit anyway).
+   */
+  async stop(deadlineMs = 10_000): Promise<boolean> {
+    if (this.state === 'stopped' || this.state === 'stopping') return true;
+    this.state = 'stopping';
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadlineMs);
+    });
+    const stopping = (async () => {
+      await this.consumer.stop();
+      await this.disconnectQuietly();
+      return true as const;
+    })();
+    const inTime = await Promise.race([stopping, deadline]);
+    clearTimeout(timer);
+    this.state = 'stopped';
+    this.logger.info({ groupId: this.options.groupId, inTime }, 'consumer stopped');
+    return inTime;
+  }
+
+  private async disconnectQuietly(): Promise<void> {
+    await this.consumer.disconnect().catch(() => undefined);
+    if (this.ownsPublisher) await this.publisher.close().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  private async provisionGroupTopics(): Promise<void> {
+    const topics = groupTopics(
+      this.options.groupId,
+      this.options.subscriptions.map((s) => s.topic),
+      this.policy,
+    );
+    const plan = await planTopics(this.admin, topics);
+    if (plan.changes) await applyTopicPlan(this.admin, { ...plan, conflicts: [] });
+  }
+
+  private async applyStartPositions(): Promise<void> {
+    for (const subscription of this.options.subscriptions) {
+      const from = subscription.from ?? 'committed';
+      if (from === 'committed') continue;
+      const to: OffsetTarget =
+        typeof from === 'object'
+          ? { kind: 'timestamp', timestamp: new Date(from.timestamp).getTime() }
+          : { kind: from };
+      try {
+        await resetOffsets(this.admin, { groupId: this.options.groupId, topic: subscription.topic.name, to });
+      } catch (error) {
+        // A running group keeps its offsets: this instance joins where the others are.
+        if (!isMessagingError(error, 'TDL_MSG_GROUP_ACTIVE')) throw error;
+      }
+    }
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    const heartbeat = () => payload.heartbeat();
+    const pause = () => payload.pause();
+    let heartbeatError: unknown;
+    // Heartbeats continue while a slow handler runs; kafkajs throttles them to the interval.
+    const ticker = setInterval(() => {
+      heartbeat().catch((error: unknown) => {
+        heartbeatError ??= error;
+      });
+    }, this.options.heartbeatIntervalMs ?? 3_000);
+    try {
+      for (const message of batch.messages) {
+        if (!payload.isRunning() || payload.isStale() || heartbeatError !== undefined) break;
+        const saturation = this.options.saturation;
+        if (saturation?.saturated()) {
+          this.pauseUntil(pause, saturation.drained(), topic, partition, 'downstream saturated');
+          break;
+        }
+        const outcome = await this.handleRecord(topic, partition, message);
+        if (outcome.kind === 'wait') {
+          const delay = Math.max(0, outcome.until - Date.now());
+          this.pauseUntil(
+            pause,
+            new Promise((resolve) => this.trackTimer(resolve, delay)),
+            topic,
+            partition,
+            outcome.reason,
+          );
+          break;
+        }
+        payload.resolveOffset(message.offset);
+        await heartbeat();
+      }
+    } finally {
+      clearInterval(ticker);
+    }
+    if (heartbeatError !== undefined) throw heartbeatError as Error;
+  }
+
+  private trackTimer(resolve: (value: unknown) => void, delay: number): void {
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      resolve(undefined);
+    }, delay);
+    this.resumeTimers.add(timer);
+  }
+
+  private pauseUntil(
+    pause: () => () => void,
+    until: Promise<unknown>,
+    topic: string,
+    partition: number,
+    reason: string,
+  ): void {
+    const resume = pause();
+    const slot = `${topic}:${partition}`;
+    this.paused.add(slot);
+    this.logger.debug({ groupId: this.options.groupId, topic, partition, reason }, 'partition paused');
+    void until.then(() => {
+      this.paused.delete(slot);
+      if (this.state !== 'running') return;
+      resume();
+      this.logger.debug({ groupId: this.options.groupId, topic, partition }, 'partition resumed');
+    });
+  }
+
+  private async handleRecord(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
+    const headers = readHeaders(message.headers);
+    const tier = this.retryTopics.indexOf(topic) + 1; // 0 on a source topic
+    if (tier > 0) {
+      const due = Number(headers[HEADER.retryDueAt] ?? 0);
+      if (due > Date.now()) return { kind: 'wait', until: due, reason: `retry tier ${tier} not due` };
+    }
+    const sourceTopic = tier > 0 ? (headers[HEADER.originalTopic] ?? '') : topic;
+    const original = tier > 0 ? withoutFailureHeaders(headers) : headers;
+    const attempt = tier > 0 ? Number(headers[HEADER.attempts] ?? tier) + 1 : 1;
+    const maxAttempts = this.policy.delaysMs.length + 1;
+    const subscription = this.bySource.get(sourceTopic);
+    const failed = (error: unknown) =>
+      this.forwardFailure(topic, partition, message, headers, attempt, error);
+    if (!subscription) {
+      await failed(
+        new Error(`no subscription of group ${this.options.groupId} handles topic "${sourceTopic}"`),
+      );
+      return { kind: 'done' };
+    }
+    let value: unknown;
+    try {
+      value = await decodeInbound(this.options.codec, this.options.signer, subscription.topic, {
+        key: message.key,
+        value: message.value,
+        headers: original,
+      });
+    } catch (error) {
+      // The registry being down is not the record's fault: wait and try the same record again.
+      if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) {
+        return { kind: 'wait', until: Date.now() + REGISTRY_BACKOFF_MS, reason: error.message };
+      }
+      await failed(error);
+      return { kind: 'done' };
+    }
+    const identity = identityOf(original);
+    const record: RecordContext = {
+      ...identity,
+      groupId: this.options.groupId,
+      topic: sourceTopic,
+      partition: tier > 0 ? Number(headers[HEADER.originalPartition]) : partition,
+      offset: tier > 0 ? (headers[HEADER.originalOffset] ?? message.offset) : message.offset,
+      timestamp: Number(tier > 0 ? headers[HEADER.originalTimestamp] : message.timestamp),
+      key: message.key === null ? null : message.key.toString('utf8'),
+      headers: original,
+      attempt,
+      maxAttempts,
+      isLastAttempt: attempt >= maxAttempts,
+      cause: { eventId: identity.eventId, correlationId: identity.correlationId },
+    };
+    try {
+      const traceContext = propagation.extract(context.active(), original);
+      await context.with(traceContext, () => subscription.handler(value as never, record));
+      this.counts.processed += 1;
+    } catch (error) {
+      await failed(error);
+    }
+    return { kind: 'done' };
+  }
+
+  /** Moves a failed record to the next retry tier, or to the dead-letter topic. Rejects (and so stalls) only when Kafka does. */
+  private async forwardFailure(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    headers: Headers,
+    attempt: number,
+    error: unknown,
+  ): Promise<void> {
+    const retried = this.retryTopics.includes(topic);
+    const sourceTopic = retried ? (headers[HEADER.originalTopic] ?? topic) : topic;
+    const failure: Failure = describeFailure(error, sourceTopic);
+    const now = Date.now();
+    const tier = attempt; // after attempt n fails, the record goes to retry tier n
+    const toRetry = failure.retryable && tier <= this.retryTopics.length;
+    const forwarded: Headers = {
+      ...headers,
+      [HEADER.group]: this.options.groupId,
+      [HEADER.originalTopic]: sourceTopic,
+      [HEADER.originalPartition]: retried ? (headers[HEADER.originalPartition] ?? '') : String(partition),
+      [HEADER.originalOffset]: retried ? (headers[HEADER.originalOffset] ?? '') : message.offset,
+      [HEADER.originalTimestamp]: retried ? (headers[HEADER.originalTimestamp] ?? '') : message.timestamp,
+      [HEADER.attempts]: String(attempt),
+      [HEADER.firstFailureAt]: headers[HEADER.firstFailureAt] ?? new Date(now).toISOString(),
+      [HEADER.lastFailureAt]: new Date(now).toISOString(),
+      [HEADER.errorCode]: failure.code,
+      [HEADER.errorMessage]: failure.message.slice(0, 1000),
+      [HEADER.errorFingerprint]: failure.fingerprint,
+    };
+    delete forwarded[HEADER.retryDueAt];
+    const target = (toRetry ? this.retryTopics[tier - 1] : undefined) ?? this.deadLetterTopic;
+    if (toRetry) forwarded[HEADER.retryDueAt] = String(now + (this.policy.delaysMs[tier - 1] ?? 0));
+    else forwarded[HEADER.deadLetteredAt] = new Date(now).toISOString();
+    await this.publisher.send({ topic: target, key: message.key, value: message.value, headers: forwarded });
+    const fields = {
+      groupId: this.options.groupId,
+      topic: sourceTopic,
+      partition: forwarded[HEADER.originalPartition],
+      offset: forwarded[HEADER.originalOffset],
+      eventId: headers[HEADER.eventId],
+      correlationId: headers[HEADER.correlationId],
+      attempt,
+      errorCode: failure.code,
+      error: failure.message,
+      fingerprint: failure.fingerprint,
+    };
+    if (toRetry) {
+      this.counts.retried += 1;
+      this.logger.warn(
+        { ...fields, retryTopic: target, dueAt: forwarded[HEADER.retryDueAt] },
+        'record scheduled for retry',
+      );
+    } else {
+      this.counts.deadLettered += 1;
+      this.logger.error({ ...fields, deadLetterTopic: target }, 'record dead-lettered');
+    }
+  }
+}
+
+/** A consumer group over typed topics; `start()` it. */
+export function createConsumer(options: ConsumerOptions): TidelineConsumer {
+  return new TidelineConsumer(options);
+}

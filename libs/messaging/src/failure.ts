@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A handler's way to say what went wrong: `retryable: false` sends the record to the
+ * dead-letter topic at once; `retryable: true` to the retry topics. A handler never throws
+ * for a business outcome (it publishes a rejection instead).
+ */
+export class ProcessingError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = 'ProcessingError';
+  }
+}
+
+export interface Failure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  fingerprint: string;
+}
+
+const CODE = /^[A-Z][A-Z0-9_]{2,63}$/;
+
+/**
+ * How the runtime reads any thrown value: an error's own `code` and `retryable` when it
+ * has them (MessagingError, ProcessingError, pg and Node errors); unknown errors are
+ * retryable with code TDL_MSG_HANDLER_FAILED.
+ */
+export function describeFailure(error: unknown, topic: string): Failure {
+  const object = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    retryable?: unknown;
+    message?: unknown;
+    name?: unknown;
+  };
+  const code =
+    typeof object.code === 'string' && CODE.test(object.code) ? object.code : 'TDL_MSG_HANDLER_FAILED';
+  const message =
+    typeof object.message === 'string' && object.message !== ''
+      ? object.message
+      : `non-error thrown: ${typeof error}`;
+  const retryable = typeof object.retryable === 'boolean' ? object.retryable : true;
+  return { code, message, retryable, fingerprint: fingerprint(topic, code, message) };
+}
+
+/**
+ * Stable across occurrences of the same failure: ids, numbers, offsets and quoted values
+ * are masked before hashing, so "order 0193… not found" and "order 0194… not found" group together.
+ */
+export function fingerprint(topic: string, code: string, message: string): string {
+  const shape = message
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
+    .replace(/"[^"]*"|'[^']*'/g, '<str>')
+    .replace(/\b[0-9a-f]{16,}\b/gi, '<hex>')
+    .replace(/\d+(\.\d+)?/g, '<n>')
+    .slice(0, 500);
+  return createHash('sha256').update(`${topic}\n${code}\n${shape}`).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,354 @@
+import { context, propagation } from '@opentelemetry/api';
+import type { TopicDescriptor } from '@tideline/contracts';
+import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { v7 as uuidv7 } from 'uuid';
+import type { RegistryCodec } from './codec';
+import { MessagingError, isMessagingError } from './errors';
+import { AVRO_CONTENT_TYPE, HEADER, type Headers } from './headers';
+import type { RecordSigner } from './signing';
+
+export interface PublisherOptions {
+  kafka: Kafka;
+  codec: RegistryCodec;
+  signer: RecordSigner;
+  /** The producing service, sent as the producer header. */
+  service: string;
+  /** How long a record waits for others to share its request. Default 2 ms. */
+  lingerMs?: number;
+  /** Most records in one request. Default 1000. */
+  maxBatchSize?: number;
+  /** Default time a `publish` may take until acknowledged. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** The consumed record an event is a reaction to: it passes on its correlation id and becomes the causation. */
+export interface Cause {
+  eventId: string;
+  correlationId: string;
+}
+
+export interface PublishOptions {
+  /** Defaults to the cause's correlation id, else a new id (the event's own id). */
+  correlationId?: string;
+  causationId?: string;
+  causedBy?: Cause;
+  /** Defaults to a new UUIDv7. Set it to make a retried command produce the same event id. */
+  eventId?: string;
+  timestamp?: Date;
+  timeoutMs?: number;
+  /** Extra headers (not signed). */
+  headers?: Headers;
+}
+
+/** Where an acknowledged record is. */
+export interface PublishReceipt {
+  topic: string;
+  partition: number;
+  offset: string;
+  eventId: string;
+  correlationId: string;
+}
+
+/** A record as bytes, for forwarding (retry, dead-letter and redrive). */
+export interface OutgoingRecord {
+  topic: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Headers;
+  timestamp?: string;
+  partition?: number;
+}
+
+export interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+interface Pending {
+  message: Message;
+  topic: string;
+  deadline: number;
+  state: 'queued' | 'sent' | 'settled';
+  resolve: (position: RecordPosition) => void;
+  reject: (error: MessagingError) => void;
+}
+
+const SWEEP_INTERVAL_MS = 50;
+
+/**
+ * Publishes typed events with an idempotent, acks=all producer. Concurrent calls within the
+ * linger window share one produce request (kafkajs has no linger of its own); each call
+ * resolves only when its own record was acknowledged, and rejects with a typed
+ * MessagingError when it was not. One request is in flight at a time, which keeps
+ * per-partition order; records arriving meanwhile form the next request.
+ */
+export class Publisher {
+  private readonly producer: Producer;
+  private readonly assigned = new WeakMap<Message, number>();
+  private readonly lingerMs: number;
+  private readonly maxBatchSize: number;
+  private readonly timeoutMs: number;
+  private queue: Pending[] = [];
+  private inFlight: Pending[] = [];
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private connecting: Promise<void> | undefined;
+  private closed = false;
+  private idle: (() => void) | undefined;
+  private readonly counters = { requests: 0, records: 0, failedRequests: 0 };
+
+  constructor(private readonly options: PublisherOptions) {
+    this.lingerMs = options.lingerMs ?? 2;
+    this.maxBatchSize = options.maxBatchSize ?? 1000;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    const assigned = this.assigned;
+    this.producer = options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Remember the partition the default (Java-compatible murmur2) partitioner picks, to
+      // turn the broker's base offset per partition into each record's offset.
+      createPartitioner: () => {
+        const partition = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const chosen = partition(args);
+          assigned.set(args.message, chosen);
+          return chosen;
+        };
+      },
+    });
+  }
+
+  /** Produce requests sent and records acknowledged so far. */
+  stats(): { requests: number; records: number; failedRequests: number } {
+    return { ...this.counters };
+  }
+
+  /** Connects now (otherwise the first publish does). Rejects with TDL_MSG_KAFKA_UNAVAILABLE. */
+  connect(): Promise<void> {
+    if (!this.connecting) {
+      this.connecting = this.producer.connect().catch((error: unknown) => {
+        this.connecting = undefined;
+        throw kafkaError(error);
+      });
+    }
+    return this.connecting;
+  }
+
+  /** Encodes, signs and publishes one event; resolves with its position once Kafka acknowledged it. */
+  async publish<Value>(
+    topic: TopicDescriptor<Value>,
+    key: string,
+    value: Value,
+    options: PublishOptions = {},
+  ): Promise<PublishReceipt> {
+    const eventId = options.eventId ?? uuidv7();
+    const correlationId = options.correlationId ?? options.causedBy?.correlationId ?? eventId;
+    const causationId = options.causationId ?? options.causedBy?.eventId;
+    const headers: Headers = {
+      ...options.headers,
+      [HEADER.specVersion]: '1.0',
+      [HEADER.eventId]: eventId,
+      [HEADER.eventType]: topic.eventType,
+      [HEADER.producer]: this.options.service,
+      [HEADER.producedAt]: new Date().toISOString(),
+      [HEADER.contentType]: AVRO_CONTENT_TYPE,
+      [HEADER.correlationId]: correlationId,
+    };
+    if (causationId !== undefined) headers[HEADER.causationId] = causationId;
+    propagation.inject(context.active(), headers);
+    const bytes = await this.options.codec.encode(topic, value);
+    const keyBytes = Buffer.from(key);
+    this.options.signer.sign(topic.name, keyBytes, bytes, headers);
+    const position = await this.send(
+      {
+        topic: topic.name,
+        key: keyBytes,
+        value: bytes,
+        headers,
+        ...(options.timestamp ? { timestamp: String(options.timestamp.getTime()) } : {}),
+      },
+      options.timeoutMs,
+    );
+    return { ...position, eventId, correlationId };
+  }
+
+  /** Publishes a record as it is (bytes and headers): for retry, dead-letter and redrive. */
+  send(record: OutgoingRecord, timeoutMs = this.timeoutMs): Promise<RecordPosition> {
+    if (this.closed) {
+      return Promise.reject(
+        new MessagingError(
+          'TDL_MSG_PUBLISHER_CLOSED',
+          `cannot publish to ${record.topic}: the publisher is closed`,
+        ),
+      );
+    }
+    return new Promise<RecordPosition>((resolve, reject) => {
+      const message: Message = { key: record.key, value: record.value, headers: record.headers };
+      if (record.timestamp !== undefined) message.timestamp = record.timestamp;
+      if (record.partition !== undefined) message.partition = record.partition;
+      this.queue.push({
+        message,
+        topic: record.topic,
+        deadline: Date.now() + timeoutMs,
+        state: 'queued',
+        resolve,
+        reject,
+      });
+      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+      if (this.queue.length >= this.maxBatchSize) this.flush();
+      else this.lingerTimer ??= setTimeout(() => this.flush(), this.lingerMs);
+    });
+  }
+
+  /**
+   * Sends what is queued and waits until every record was acknowledged or failed (each
+   * within its own timeout), then disconnects.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.unsettled() > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        this.flush();
+      });
+    }
+    this.stopTimers();
+    await this.producer.disconnect();
+  }
+
+  private unsettled(): number {
+    return [...this.queue, ...this.inFlight].filter((p) => p.state !== 'settled').length;
+  }
+
+  private flush(): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    if (this.inFlight.length > 0) return; // the in-flight request's completion flushes again
+    const batch = this.queue.splice(0, this.maxBatchSize).filter((p) => p.state === 'queued');
+    if (batch.length === 0) {
+      this.settleIdle();
+      return;
+    }
+    for (const pending of batch) pending.state = 'sent';
+    this.inFlight = batch;
+    void this.sendBatch(batch).finally(() => {
+      this.inFlight = [];
+      if (this.queue.length > 0) this.flush();
+      else this.settleIdle();
+    });
+  }
+
+  private async sendBatch(batch: Pending[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const pending of batch) {
+      const messages = byTopic.get(pending.topic) ?? [];
+      messages.push(pending.message);
+      byTopic.set(pending.topic, messages);
+    }
+    let metadata: RecordMetadata[];
+    this.counters.requests += 1;
+    try {
+      await this.connect();
+      const remaining = Math.max(...batch.map((p) => p.deadline)) - Date.now();
+      metadata = await this.producer.sendBatch({
+        acks: -1,
+        timeout: Math.max(1000, Math.min(30_000, remaining)),
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (error) {
+      this.counters.failedRequests += 1;
+      const typed = kafkaError(error);
+      for (const pending of batch) settle(pending, () => pending.reject(typed));
+      return;
+    }
+    const baseOffsets = new Map(
+      metadata.map((m) => [`${m.topicName}:${m.partition}`, BigInt(m.baseOffset ?? '-1')]),
+    );
+    this.counters.records += batch.length;
+    const next = new Map<string, bigint>();
+    for (const pending of batch) {
+      const partition = pending.message.partition ?? this.assigned.get(pending.message) ?? -1;
+      const slot = `${pending.topic}:${partition}`;
+      const offset = next.get(slot) ?? baseOffsets.get(slot) ?? -1n;
+      next.set(slot, offset + 1n);
+      settle(pending, () => pending.resolve({ topic: pending.topic, partition, offset: String(offset) }));
+    }
+  }
+
+  /** Rejects records whose deadline passed; a queued one is dropped, so it is never sent after being reported failed. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const pending of [...this.queue, ...this.inFlight]) {
+      if (pending.state === 'settled' || pending.deadline > now) continue;
+      const sent = pending.state === 'sent';
+      settle(pending, () =>
+        pending.reject(
+          new MessagingError(
+            'TDL_MSG_PUBLISH_TIMEOUT',
+            sent
+              ? `no acknowledgement for a record to ${pending.topic} in time; it may or may not have been written`
+              : `a record to ${pending.topic} was not sent in time (Kafka busy or unreachable); it was not written`,
+            { details: { sent, topic: pending.topic } },
+          ),
+        ),
+      );
+    }
+    this.queue = this.queue.filter((p) => p.state !== 'settled');
+    this.settleIdle();
+    if (this.queue.length === 0 && this.inFlight.length === 0) this.stopTimers();
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private settleIdle(): void {
+    if (this.idle && this.unsettled() === 0) {
+      const idle = this.idle;
+      this.idle = undefined;
+      idle();
+    }
+  }
+}
+
+function settle(pending: Pending, action: () => void): void {
+  if (pending.state === 'settled') return;
+  pending.state = 'settled';
+  action();
+}
+
+interface KafkaJsError {
+  name?: string;
+  type?: string;
+  retriable?: boolean;
+  message?: string;
+  cause?: KafkaJsError;
+}
+
+/** Maps a kafkajs error to TDL_MSG_KAFKA_UNAVAILABLE (retryable) or TDL_MSG_PUBLISH_REJECTED. */
+export function kafkaError(error: unknown): MessagingError {
+  if (isMessagingError(error)) return error;
+  let cause = error as KafkaJsError;
+  // NumberOfRetriesExceeded wraps the error of the last attempt.
+  while (cause.name === 'KafkaJSNumberOfRetriesExceeded' && cause.cause) cause = cause.cause;
+  const connection = /Connection|Timeout|BrokerNotFound|NotImplemented|Metadata|LockTimeout/.test(
+    cause.name ?? '',
+  );
+  const rejected =
+    !connection &&
+    cause.name === 'KafkaJSProtocolError' &&
+    (cause.retriable === false || cause.type === 'UNKNOWN_TOPIC_OR_PARTITION');
+  const message = (error as Error).message ?? String(error);
+  return rejected
+    ? new MessagingError('TDL_MSG_PUBLISH_REJECTED', `Kafka refused the records: ${message}`, {
+        cause: error,
+        details: { type: cause.type },
+      })
+    : new MessagingError('TDL_MSG_KAFKA_UNAVAILABLE', `Kafka did not acknowledge the records: ${message}`, {
+        cause: error,
+      });
+}
