@@ -12,14 +12,14 @@ const env = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: 
 const made = new TestTopics();
 
 /** A schemas/ folder with one unique topic carrying OrderPlaced, plus `extraFields` on the record. */
-function schemasDir(topicName: string, extraFields: unknown[] = []): string {
+function schemasDir(topicName: string, extraFields: unknown[] = [], group = 'test'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tideline-schemas-'));
   const schema = JSON.parse(JSON.stringify(orderPlacedTopic.valueSchema)) as { fields: unknown[] };
   schema.fields.push(...extraFields);
   fs.writeFileSync(path.join(dir, 'OrderPlaced.avsc'), JSON.stringify(schema));
   fs.writeFileSync(
     path.join(dir, 'catalog.yaml'),
-    `topics:\n  - { name: ${topicName}, key: orderId, value: OrderPlaced.avsc, partitions: 2, cleanup: delete, retention: 1d, owner: test, consumers: [test] }\n`,
+    `topics:\n  - { name: ${topicName}, key: orderId, value: OrderPlaced.avsc, partitions: 2, cleanup: delete, retention: 1d, owner: test, consumers: [${group}] }\n`,
   );
   return dir;
 }
@@ -29,10 +29,12 @@ const tl = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
 
 afterAll(() => made.cleanup());
 
-it('plans, dry-runs and applies topics from a catalog; a second plan is in sync', async () => {
+it('plans, dry-runs and applies topics from a catalog, with the retry and dead-letter topics of its groups; a second plan is in sync', async () => {
   const topic = `test.${uniqueName('cli-topics')}.v1`;
-  made.track(topic);
-  const dir = schemasDir(topic);
+  const group = uniqueName('cli-group');
+  const groupTopics = [`${group}.retry.1`, `${group}.retry.2`, `${group}.retry.3`, `${group}.dlt`];
+  made.track(topic, ...groupTopics);
+  const dir = schemasDir(topic, [], group);
 
   const dry = await tl(['topics', 'apply', '--schemas', dir]);
   expect(dry.stderr).toBe('');
@@ -40,12 +42,18 @@ it('plans, dry-runs and applies topics from a catalog; a second plan is in sync'
   expect(dry.stdout).toContain(
     `create    ${topic} (2 partitions, cleanup.policy=delete, retention.ms=86400000)`,
   );
+  expect(dry.stdout).toContain(
+    `create    ${group}.retry.1 (2 partitions, cleanup.policy=delete, retention.ms=604800000)`,
+  );
+  expect(dry.stdout).toContain(
+    `create    ${group}.dlt (2 partitions, cleanup.policy=delete, retention.ms=2592000000)`,
+  );
   expect(dry.stdout).toContain('dry run: nothing changed');
 
   const planAfterDryRun = await tl(['topics', 'plan', '--schemas', dir, '--json']);
   expect(JSON.parse(planAfterDryRun.stdout)).toMatchObject({
     changes: true,
-    actions: [{ kind: 'create', topic }],
+    actions: [topic, ...groupTopics].map((name) => ({ kind: 'create', topic: name })),
   });
 
   const applied = await tl(['topics', 'apply', '--schemas', dir, '--execute']);
@@ -53,7 +61,10 @@ it('plans, dry-runs and applies topics from a catalog; a second plan is in sync'
   expect(applied.stdout).toContain('applied');
 
   const again = await tl(['topics', 'plan', '--schemas', dir, '--json']);
-  expect(JSON.parse(again.stdout)).toMatchObject({ changes: false, actions: [{ kind: 'in-sync', topic }] });
+  expect(JSON.parse(again.stdout)).toMatchObject({
+    changes: false,
+    actions: [topic, ...groupTopics].map((name) => ({ kind: 'in-sync', topic: name })),
+  });
 });
 
 it('schemas check exits non-zero naming the field of an incompatible change, and 0 for a compatible one', async () => {

@@ -317,6 +317,8 @@ export class TidelineConsumer {
           break;
         }
         payload.resolveOffset(message.offset);
+        // A long batch commits as it goes (every autoCommitInterval), not only at its end.
+        await payload.commitOffsetsIfNecessary();
         await heartbeat();
       }
     } finally {

@@ -21,6 +21,17 @@ export async function decodeInbound<Value>(
   topic: TopicDescriptor<Value>,
   record: InboundRecord,
 ): Promise<Value> {
+  return (await decodeInboundOrTombstone(codec, signer, topic, record, false)) as Value;
+}
+
+/** As decodeInbound, but a (verified) tombstone decodes to null when `tombstones` is true. */
+export async function decodeInboundOrTombstone<Value>(
+  codec: RegistryCodec,
+  signer: RecordSigner,
+  topic: TopicDescriptor<Value>,
+  record: InboundRecord,
+  tombstones = true,
+): Promise<Value | null> {
   signer.verify(topic.name, record.key, record.value, record.headers);
   const eventType = record.headers[HEADER.eventType];
   if (eventType !== undefined && eventType !== topic.eventType) {
@@ -30,6 +41,7 @@ export async function decodeInbound<Value>(
     );
   }
   if (record.value === null) {
+    if (tombstones) return null;
     throw new MessagingError('TDL_MSG_DECODE_FAILED', `record on ${topic.name} has no value (a tombstone)`);
   }
   return codec.decode(topic, record.value);

@@ -143,6 +143,25 @@ export class Publisher {
     value: Value,
     options: PublishOptions = {},
   ): Promise<PublishReceipt> {
+    const bytes = await this.options.codec.encode(topic, value);
+    return this.publishBytes(topic, key, bytes, options);
+  }
+
+  /** Publishes a signed tombstone (null value): on a compacted topic it deletes the key. */
+  tombstone(
+    topic: TopicDescriptor<unknown>,
+    key: string,
+    options: PublishOptions = {},
+  ): Promise<PublishReceipt> {
+    return this.publishBytes(topic, key, null, options);
+  }
+
+  private async publishBytes(
+    topic: TopicDescriptor<unknown>,
+    key: string,
+    bytes: Buffer | null,
+    options: PublishOptions,
+  ): Promise<PublishReceipt> {
     const eventId = options.eventId ?? uuidv7();
     const correlationId = options.correlationId ?? options.causedBy?.correlationId ?? eventId;
     const causationId = options.causationId ?? options.causedBy?.eventId;
@@ -153,12 +172,11 @@ export class Publisher {
       [HEADER.eventType]: topic.eventType,
       [HEADER.producer]: this.options.service,
       [HEADER.producedAt]: new Date().toISOString(),
-      [HEADER.contentType]: AVRO_CONTENT_TYPE,
       [HEADER.correlationId]: correlationId,
     };
+    if (bytes !== null) headers[HEADER.contentType] = AVRO_CONTENT_TYPE;
     if (causationId !== undefined) headers[HEADER.causationId] = causationId;
     propagation.inject(context.active(), headers);
-    const bytes = await this.options.codec.encode(topic, value);
     const keyBytes = Buffer.from(key);
     this.options.signer.sign(topic.name, keyBytes, bytes, headers);
     const position = await this.send(

@@ -4,7 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { RegistryCodec } from './codec';
 import { isMessagingError } from './errors';
 import { readHeaders } from './headers';
-import { decodeInbound } from './inbound';
+import { decodeInboundOrTombstone } from './inbound';
 import { silentLogger, type Logger } from './log';
 import { kafkaError } from './publisher';
 import type { RecordSigner } from './signing';
@@ -127,17 +127,24 @@ export class Table<Value> {
       const key = message.key?.toString('utf8');
       if (key === undefined) {
         this.skip(batch.partition, message.offset, 'record has no key');
-      } else if (message.value === null) {
-        if (this.rows.delete(key)) this.stats.deleted += 1;
       } else {
         try {
-          const value = await decodeInbound(this.options.codec, this.options.signer, this.options.topic, {
-            key: message.key,
-            value: message.value,
-            headers: readHeaders(message.headers),
-          });
-          this.rows.set(key, value);
-          this.stats.applied += 1;
+          const value = await decodeInboundOrTombstone(
+            this.options.codec,
+            this.options.signer,
+            this.options.topic,
+            {
+              key: message.key,
+              value: message.value,
+              headers: readHeaders(message.headers),
+            },
+          );
+          if (value === null) {
+            if (this.rows.delete(key)) this.stats.deleted += 1;
+          } else {
+            this.rows.set(key, value);
+            this.stats.applied += 1;
+          }
         } catch (error) {
           // Registry down: stop here; kafkajs retries the batch from this record.
           if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) throw error;

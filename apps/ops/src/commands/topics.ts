@@ -1,5 +1,6 @@
 import {
   applyTopicPlan,
+  catalogGroupTopics,
   isMessagingError,
   planTopics,
   type Admin,
@@ -45,10 +46,13 @@ async function withAdmin<T>(ctx: CommandContext, work: (admin: Admin) => Promise
   }
 }
 
-/** `topics plan` (and `topics apply`, which is a dry run unless --execute). */
+/**
+ * `topics plan` (and `topics apply`, which is a dry run unless --execute): the catalog's
+ * topics plus each consumer group's retry and dead-letter topics.
+ */
 export async function topicsPlan(ctx: CommandContext, apply: boolean): Promise<void> {
   await withAdmin(ctx, async (admin) => {
-    const plan = await planTopics(admin, ctx.topics);
+    const plan = await planTopics(admin, [...ctx.topics, ...catalogGroupTopics(ctx.topics)]);
     for (const action of plan.actions) ctx.out.line(describe(action));
     if (plan.conflicts.length > 0) {
       ctx.out.result({ applied: false, ...plan });
