@@ -349,3 +349,43 @@ it('rejects start with a typed error when Kafka does not answer', async () => {
   await expect(consumer.start()).rejects.toBeInstanceOf(MessagingError);
   expect(consumer.status().state).toBe('crashed');
 });
+
+it('keeps its partitions through a handler slower than the session timeout (heartbeats continue)', async () => {
+  const topic = await fixture.topic(orderPlacedTopic, 1);
+  const groupId = fixture.group([topic]);
+  const calls: string[] = [];
+  let joins = 0;
+  const consumer = createConsumer({
+    kafka: fixture.kafka,
+    codec: fixture.codec,
+    signer,
+    groupId,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 1_000,
+    subscriptions: [
+      subscribe(topic, async (value) => {
+        calls.push(value.orderId);
+        // Simulated slow work, longer than the session timeout.
+        if (value.orderId === 'order-1') await new Promise((resolve) => setTimeout(resolve, 8_000));
+      }),
+    ],
+    logger: {
+      debug: () => undefined,
+      info: (_fields, message) => {
+        if (message === 'joined consumer group') joins += 1;
+      },
+      warn: () => undefined,
+      error: () => undefined,
+    },
+  });
+  running.push(consumer);
+  await consumer.start();
+  await publisher.publish(topic, 'order-1', order(1));
+  await publisher.publish(topic, 'order-2', order(2));
+
+  await eventually('both records handled', () => (calls.length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+  // Without heartbeats during the slow handler the broker would have evicted the member, and
+  // the rejoin would have re-delivered order-1.
+  expect(calls).toEqual(['order-1', 'order-2']);
+  expect(joins).toBe(1);
+});
