@@ -40,25 +40,43 @@ const SIGNING_POLICIES = ['required', 'optional', 'off'] as const;
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const MIN_SECRET_BYTES = 32;
 
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Strict base64 of at least MIN_SECRET_BYTES bytes, or undefined. */
 function decodeSecret(raw: string): Buffer | undefined {
+  if (!BASE64.test(raw) || raw.length % 4 !== 0) return undefined;
   const bytes = Buffer.from(raw, 'base64');
   return bytes.length >= MIN_SECRET_BYTES ? bytes : undefined;
 }
 
-/** A comma-separated `name=value` list, each pair checked by `parse`. */
-function pairList<Value>(describe: string, parse: (name: string, value: string) => Value | string) {
+type Parsed<Value> = { value: Value } | { problem: string };
+
+/**
+ * A comma-separated `name=value` list. `parse` checks one pair and gets its 1-based
+ * position, so messages can point at an entry without repeating it (for secrets).
+ */
+function pairList<Value>(
+  describe: (entry: string, position: number) => string,
+  parse: (name: string, value: string, position: number) => Parsed<Value>,
+) {
   return z
     .string()
     .default('')
     .transform((raw, ctx) => {
       const entries = new Map<string, Value>();
-      for (const pair of raw.split(',').map((p) => p.trim())) {
-        if (pair === '') continue;
+      const pairs = raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '');
+      for (const [index, pair] of pairs.entries()) {
         const at = pair.indexOf('=');
         const name = pair.slice(0, at).trim();
-        const parsed = at > 0 ? parse(name, pair.slice(at + 1).trim()) : `"${pair}" is not ${describe}`;
-        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-        else entries.set(name, parsed);
+        const parsed: Parsed<Value> =
+          at > 0 ? parse(name, pair.slice(at + 1).trim(), index + 1) : { problem: describe(pair, index + 1) };
+        if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+        else if (entries.has(name))
+          ctx.addIssue({ code: 'custom', message: `entry ${index + 1} repeats a name listed before it` });
+        else entries.set(name, parsed.value);
       }
       return entries;
     });
@@ -80,16 +98,24 @@ export const signingVariables = {
         ctx.addIssue({ code: 'custom', message: `must be base64 of at least ${MIN_SECRET_BYTES} bytes` });
       return secret;
     }),
-  SIGNING_VERIFY_KEYS: pairList('key-id=base64-secret', (id, value) => {
-    if (!KEY_ID.test(id)) return `key id "${id}" must be 1-64 letters, digits, ".", "_" or "-"`;
-    return (
-      decodeSecret(value) ?? `the secret of key "${id}" must be base64 of at least ${MIN_SECRET_BYTES} bytes`
-    );
-  }),
+  // Messages name an entry by its position or (once valid) its key id, never by its content: it holds a secret.
+  SIGNING_VERIFY_KEYS: pairList(
+    (_entry, position) => `entry ${position} is not key-id=base64-secret`,
+    (id, value, position) => {
+      if (!KEY_ID.test(id))
+        return { problem: `entry ${position}: the key id must be 1-64 letters, digits, ".", "_" or "-"` };
+      const secret = decodeSecret(value);
+      return secret
+        ? { value: secret }
+        : { problem: `entry ${position}: the secret must be base64 of at least ${MIN_SECRET_BYTES} bytes` };
+    },
+  ),
   SIGNING_POLICY: z.enum(SIGNING_POLICIES).default('required'),
-  SIGNING_TOPIC_POLICIES: pairList('topic=required|optional|off', (topic, value) =>
-    (SIGNING_POLICIES as readonly string[]).includes(value)
-      ? (value as (typeof SIGNING_POLICIES)[number])
-      : `policy "${value}" for ${topic} is not required, optional or off`,
+  SIGNING_TOPIC_POLICIES: pairList(
+    (entry) => `"${entry}" is not topic=required|optional|off`,
+    (topic, value) =>
+      (SIGNING_POLICIES as readonly string[]).includes(value)
+        ? { value: value as (typeof SIGNING_POLICIES)[number] }
+        : { problem: `policy "${value}" for ${topic} is not required, optional or off` },
   ),
 };

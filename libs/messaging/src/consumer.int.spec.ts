@@ -383,7 +383,9 @@ it('keeps its partitions through a handler slower than the session timeout (hear
   await publisher.publish(topic, 'order-1', order(1));
   await publisher.publish(topic, 'order-2', order(2));
 
-  await eventually('both records handled', () => (calls.length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+  await eventually('both records handled', () => (calls.length >= 2 ? true : undefined), {
+    timeoutMs: 30_000,
+  });
   // Without heartbeats during the slow handler the broker would have evicted the member, and
   // the rejoin would have re-delivered order-1.
   expect(calls).toEqual(['order-1', 'order-2']);

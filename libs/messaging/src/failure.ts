@@ -24,7 +24,8 @@ export interface Failure {
   fingerprint: string;
 }
 
-const CODE = /^[A-Z][A-Z0-9_]{2,63}$/;
+// Our codes, pg SQLSTATEs (57P01), Node codes (ECONNREFUSED); not free text.
+const CODE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{1,63}$/;
 
 /**
  * How the runtime reads any thrown value: an error's own `code` and `retryable` when it
@@ -43,7 +44,11 @@ export function describeFailure(error: unknown, topic: string): Failure {
   const message =
     typeof object.message === 'string' && object.message !== ''
       ? object.message
-      : `non-error thrown: ${typeof error}`;
+      : typeof error === 'string' && error !== ''
+        ? error
+        : typeof object.name === 'string' && object.name !== ''
+          ? object.name
+          : `non-error thrown: ${typeof error}`;
   const retryable = typeof object.retryable === 'boolean' ? object.retryable : true;
   return { code, message, retryable, fingerprint: fingerprint(topic, code, message) };
 }
@@ -55,7 +60,8 @@ export function describeFailure(error: unknown, topic: string): Failure {
 export function fingerprint(topic: string, code: string, message: string): string {
   const shape = message
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
-    .replace(/"[^"]*"|'[^']*'/g, '<str>')
+    // Quoted values; an apostrophe inside a word (can't) is not a quote.
+    .replace(/"[^"]*"|(?<![A-Za-z])'[^']*'(?![A-Za-z])/g, '<str>')
     .replace(/\b[0-9a-f]{16,}\b/gi, '<hex>')
     .replace(/\d+(\.\d+)?/g, '<n>')
     .slice(0, 500);

@@ -16,7 +16,10 @@ afterAll(async () => {
 });
 
 const count = async (eventId: string) =>
-  Number((await pool.query(`SELECT count(*) AS n FROM ${effects} WHERE event_id = $1`, [eventId])).rows[0].n);
+  Number(
+    (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${effects} WHERE event_id = $1`, [eventId]))
+      .rows[0]!.n,
+  );
 
 it('applies an effect once however often the event is delivered', async () => {
   const group = uniqueName('group');
@@ -29,7 +32,7 @@ it('applies an effect once however often the event is delivered', async () => {
   expect(await apply()).toBe(false);
   expect(await count(eventId)).toBe(1);
   // Another group has its own claims.
-  expect(await processOnce(pool, uniqueName('other'), eventId, async () => undefined)).toBe(true);
+  expect(await processOnce(pool, uniqueName('other'), eventId, () => Promise.resolve())).toBe(true);
 });
 
 it('applies concurrent deliveries of one event once', async () => {
@@ -64,17 +67,17 @@ it('keeps no claim when the effect fails, so the redelivery applies it', async (
   } finally {
     client.release();
   }
-  expect(await processOnce(pool, group, eventId, async () => undefined)).toBe(true);
+  expect(await processOnce(pool, group, eventId, () => Promise.resolve())).toBe(true);
 });
 
 it('prunes claims older than a cut-off', async () => {
   const group = uniqueName('group');
-  await processOnce(pool, group, 'old', async () => undefined);
+  await processOnce(pool, group, 'old', () => Promise.resolve());
   await pool.query(
     `UPDATE tideline_processed_events SET processed_at = now() - interval '40 days' WHERE consumer_group = $1`,
     [group],
   );
-  await processOnce(pool, group, 'new', async () => undefined);
+  await processOnce(pool, group, 'new', () => Promise.resolve());
   expect(await pruneProcessedEvents(pool, 30 * 24 * 3600 * 1000)).toBeGreaterThanOrEqual(1);
   const { rows } = await pool.query(
     `SELECT event_id FROM tideline_processed_events WHERE consumer_group = $1`,

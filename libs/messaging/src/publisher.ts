@@ -350,9 +350,13 @@ interface KafkaJsError {
 /** Maps a kafkajs error to TDL_MSG_KAFKA_UNAVAILABLE (retryable) or TDL_MSG_PUBLISH_REJECTED. */
 export function kafkaError(error: unknown): MessagingError {
   if (isMessagingError(error)) return error;
-  let cause = error as KafkaJsError;
-  // NumberOfRetriesExceeded wraps the error of the last attempt.
-  while (cause.name === 'KafkaJSNumberOfRetriesExceeded' && cause.cause) cause = cause.cause;
+  let cause = (typeof error === 'object' && error !== null ? error : {}) as KafkaJsError;
+  // The retrier wraps the last attempt's error (retries exhausted) or a non-retriable one.
+  while (
+    (cause.name === 'KafkaJSNumberOfRetriesExceeded' || cause.name === 'KafkaJSNonRetriableError') &&
+    cause.cause
+  )
+    cause = cause.cause;
   const connection = /Connection|Timeout|BrokerNotFound|NotImplemented|Metadata|LockTimeout/.test(
     cause.name ?? '',
   );
@@ -360,7 +364,8 @@ export function kafkaError(error: unknown): MessagingError {
     !connection &&
     cause.name === 'KafkaJSProtocolError' &&
     (cause.retriable === false || cause.type === 'UNKNOWN_TOPIC_OR_PARTITION');
-  const message = (error as Error).message ?? String(error);
+  const outer = (typeof error === 'object' && error !== null ? error : {}) as KafkaJsError;
+  const message = typeof outer.message === 'string' ? outer.message : String(error);
   return rejected
     ? new MessagingError('TDL_MSG_PUBLISH_REJECTED', `Kafka refused the records: ${message}`, {
         cause: error,

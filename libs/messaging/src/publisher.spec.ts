@@ -1,0 +1,105 @@
+import { isMessagingError, MessagingError } from './errors';
+import { kafkaError } from './publisher';
+
+/** Plain objects shaped like kafkajs errors (name, type, retriable, message, cause). */
+const connectionError = {
+  name: 'KafkaJSConnectionError',
+  message: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092',
+  retriable: true,
+};
+const protocolError = (type: string, retriable: boolean) => ({
+  name: 'KafkaJSProtocolError',
+  type,
+  retriable,
+  message: `protocol error ${type}`,
+});
+const retriesExceeded = (cause: object) => ({
+  name: 'KafkaJSNumberOfRetriesExceeded',
+  message: 'Number of retries exceeded',
+  retriable: false,
+  cause,
+});
+
+describe('kafkaError', () => {
+  it.each<[string, object]>([
+    ['a connection error', connectionError],
+    ['a closed connection', { name: 'KafkaJSConnectionClosedError', message: 'Closed connection' }],
+    ['a request timeout', { name: 'KafkaJSRequestTimeoutError', message: 'Request produce timed out' }],
+    ['a missing broker', { name: 'KafkaJSBrokerNotFound', message: 'No brokers available' }],
+    ['metadata not loaded', { name: 'KafkaJSMetadataNotLoaded', message: 'Metadata not loaded' }],
+    ['a lock timeout', { name: 'KafkaJSLockTimeout', message: 'Timeout while acquiring lock' }],
+    ['a retriable protocol error', protocolError('NOT_LEADER_FOR_PARTITION', true)],
+    ['retries exhausted on a connection error', retriesExceeded(connectionError)],
+    [
+      'retries exhausted on a retriable protocol error',
+      retriesExceeded(protocolError('LEADER_NOT_AVAILABLE', true)),
+    ],
+    ['retries exhausted without a cause', { name: 'KafkaJSNumberOfRetriesExceeded', message: 'gave up' }],
+    ['an unknown error', new Error('something odd')],
+  ])('maps %s to TDL_MSG_KAFKA_UNAVAILABLE, retryable', (_what, error) => {
+    const mapped = kafkaError(error);
+    expect(isMessagingError(mapped, 'TDL_MSG_KAFKA_UNAVAILABLE')).toBe(true);
+    expect(mapped.retryable).toBe(true);
+    expect(mapped.cause).toBe(error);
+    expect(mapped.message).toBe(`Kafka did not acknowledge the records: ${(error as Error).message}`);
+  });
+
+  it.each<[string, object, string]>([
+    ['a non-retriable protocol error', protocolError('MESSAGE_TOO_LARGE', false), 'MESSAGE_TOO_LARGE'],
+    [
+      'an unknown topic, even though kafkajs marks it retriable',
+      protocolError('UNKNOWN_TOPIC_OR_PARTITION', true),
+      'UNKNOWN_TOPIC_OR_PARTITION',
+    ],
+    [
+      'retries exhausted on a non-retriable protocol error',
+      retriesExceeded(protocolError('TOPIC_AUTHORIZATION_FAILED', false)),
+      'TOPIC_AUTHORIZATION_FAILED',
+    ],
+    [
+      'retries exhausted on an unknown topic',
+      retriesExceeded(protocolError('UNKNOWN_TOPIC_OR_PARTITION', true)),
+      'UNKNOWN_TOPIC_OR_PARTITION',
+    ],
+    [
+      'nested retries exhausted on a non-retriable protocol error',
+      retriesExceeded(retriesExceeded(protocolError('INVALID_RECORD', false))),
+      'INVALID_RECORD',
+    ],
+  ])('maps %s to TDL_MSG_PUBLISH_REJECTED, not retryable, naming the type', (_what, error, type) => {
+    const mapped = kafkaError(error);
+    expect(isMessagingError(mapped, 'TDL_MSG_PUBLISH_REJECTED')).toBe(true);
+    expect(mapped.retryable).toBe(false);
+    expect(mapped.details).toEqual({ type });
+    expect(mapped.cause).toBe(error);
+    expect(mapped.message).toBe(`Kafka refused the records: ${(error as Error).message}`);
+  });
+
+  it('passes a MessagingError through unchanged', () => {
+    const error = new MessagingError('TDL_MSG_PUBLISH_TIMEOUT', 'no acknowledgement in time');
+    expect(kafkaError(error)).toBe(error);
+  });
+
+  it('uses the text of a thrown string as the message', () => {
+    const mapped = kafkaError('broker went away');
+    expect(mapped.code).toBe('TDL_MSG_KAFKA_UNAVAILABLE');
+    expect(mapped.message).toBe('Kafka did not acknowledge the records: broker went away');
+  });
+});
+
+describe('kafkaError on wrapped and odd errors', () => {
+  // Regression: the retrier wraps a non-retriable error; it was reported as Kafka being unavailable.
+  it('unwraps KafkaJSNonRetriableError to the protocol error inside', () => {
+    const mapped = kafkaError({
+      name: 'KafkaJSNonRetriableError',
+      retriable: false,
+      message: 'Not authorized',
+      cause: { name: 'KafkaJSProtocolError', type: 'TOPIC_AUTHORIZATION_FAILED', retriable: false },
+    });
+    expect(mapped).toMatchObject({ code: 'TDL_MSG_PUBLISH_REJECTED', retryable: false });
+  });
+
+  it.each([null, undefined])('maps %s to TDL_MSG_KAFKA_UNAVAILABLE instead of throwing', (thrown) => {
+    expect(kafkaError(thrown).code).toBe('TDL_MSG_KAFKA_UNAVAILABLE');
+  });
+});
