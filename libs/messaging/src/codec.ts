@@ -65,6 +65,8 @@ export class RegistryCodec {
   private readonly autoRegister: boolean;
   // Keyed by descriptor, not topic name: two builds of a topic (old and new schema) differ.
   private readonly ids = new WeakMap<TopicDescriptor<unknown>, Promise<number>>();
+  // Settled resolvers (null: the writer is the reader), for the synchronous hot path.
+  private readonly settled = new WeakMap<TopicDescriptor<unknown>, Map<number, avro.Resolver | null>>();
   private readonly resolvers = new WeakMap<
     TopicDescriptor<unknown>,
     Map<number, Promise<avro.Resolver | undefined>>
@@ -141,16 +143,33 @@ export class RegistryCodec {
   async decode<Value>(topic: TopicDescriptor<Value>, framed: Buffer): Promise<Value> {
     const { schemaId, body } = unframe(framed);
     const resolver = await this.resolver(topic, schemaId);
+    return this.read(topic, schemaId, body, resolver);
+  }
+
+  /**
+   * Decodes without awaiting when the writer schema is already known (every record but the
+   * first of each schema id); undefined when it is not, then call `decode`.
+   */
+  decodeCached<Value>(topic: TopicDescriptor<Value>, framed: Buffer): { value: Value } | undefined {
+    const { schemaId, body } = unframe(framed);
+    const resolver = this.settled.get(topic)?.get(schemaId);
+    if (resolver === undefined) return undefined;
+    return { value: this.read(topic, schemaId, body, resolver ?? undefined) };
+  }
+
+  private read<Value>(
+    topic: TopicDescriptor<Value>,
+    schemaId: number,
+    body: Buffer,
+    resolver: avro.Resolver | undefined,
+  ): Value {
     try {
       return topic.valueType.fromBuffer(body, resolver, true) as Value;
     } catch (error) {
       throw new MessagingError(
         'TDL_MSG_DECODE_FAILED',
         `cannot decode ${topic.name} value with schema id ${schemaId}: ${(error as Error).message}`,
-        {
-          cause: error,
-          details: { schemaId },
-        },
+        { cause: error, details: { schemaId } },
       );
     }
   }
@@ -165,6 +184,14 @@ export class RegistryCodec {
     if (resolver === undefined) {
       resolver = this.buildResolver(topic, schemaId);
       byId.set(schemaId, resolver);
+      void resolver.then(
+        (built) => {
+          let settled = this.settled.get(topic);
+          if (!settled) this.settled.set(topic, (settled = new Map<number, avro.Resolver | null>()));
+          settled.set(schemaId, built ?? null);
+        },
+        () => undefined,
+      );
       resolver.catch(() => byId.delete(schemaId));
     }
     return resolver;

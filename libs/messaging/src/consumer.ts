@@ -19,7 +19,7 @@ import {
   type EventIdentity,
   type Headers,
 } from './headers';
-import { decodeInbound } from './inbound';
+import { decodeInboundCached } from './inbound';
 import { silentLogger, type Logger } from './log';
 import { resetOffsets, type OffsetTarget } from './offsets-admin';
 import { Publisher, kafkaError, type Cause } from './publisher';
@@ -113,6 +113,7 @@ export interface ConsumerStatus {
 type Outcome = { kind: 'done' } | { kind: 'wait'; until: number; reason: string };
 
 const REGISTRY_BACKOFF_MS = 1_000;
+const COMMIT_CHECK_MS = 1_000;
 
 /**
  * A consumer group over typed topics: at-least-once, order per partition, failures to
@@ -290,12 +291,18 @@ export class TidelineConsumer {
     const heartbeat = () => payload.heartbeat();
     const pause = () => payload.pause();
     let heartbeatError: unknown;
-    // Heartbeats continue while a slow handler runs; kafkajs throttles them to the interval.
-    const ticker = setInterval(() => {
-      heartbeat().catch((error: unknown) => {
-        heartbeatError ??= error;
-      });
-    }, this.options.heartbeatIntervalMs ?? 3_000);
+    let nextCommitCheck = Date.now() + COMMIT_CHECK_MS;
+    let done: string | undefined;
+    // Heartbeats continue while a slow handler runs. Asked for twice per interval, because
+    // kafkajs drops one asked for before the interval has passed.
+    const ticker = setInterval(
+      () => {
+        heartbeat().catch((error: unknown) => {
+          heartbeatError ??= error;
+        });
+      },
+      (this.options.heartbeatIntervalMs ?? 3_000) / 2,
+    );
     try {
       for (const message of batch.messages) {
         if (!payload.isRunning() || payload.isStale() || heartbeatError !== undefined) break;
@@ -316,13 +323,19 @@ export class TidelineConsumer {
           );
           break;
         }
-        payload.resolveOffset(message.offset);
-        // A long batch commits as it goes (every autoCommitInterval), not only at its end.
-        await payload.commitOffsetsIfNecessary();
-        await heartbeat();
+        done = message.offset;
+        // A long batch commits as it goes, not only at its end. The ticker above heartbeats.
+        if (Date.now() >= nextCommitCheck) {
+          nextCommitCheck = Date.now() + COMMIT_CHECK_MS;
+          payload.resolveOffset(done);
+          await payload.commitOffsetsIfNecessary();
+        }
       }
     } finally {
       clearInterval(ticker);
+      // Records of a partition finish in order, so resolving the last finished one covers
+      // all before it (one resolve per batch instead of one per record).
+      if (done !== undefined) payload.resolveOffset(done);
     }
     if (heartbeatError !== undefined) throw heartbeatError as Error;
   }
@@ -376,11 +389,17 @@ export class TidelineConsumer {
     }
     let value: unknown;
     try {
-      value = await decodeInbound(this.options.codec, this.options.signer, subscription.topic, {
-        key: message.key,
-        value: message.value,
-        headers: original,
-      });
+      const inbound = { key: message.key, value: message.value, headers: original };
+      // Synchronous unless this is the first record of a new writer schema.
+      const cached = decodeInboundCached(
+        this.options.codec,
+        this.options.signer,
+        subscription.topic,
+        inbound,
+      );
+      value = cached
+        ? cached.value
+        : await this.options.codec.decode(subscription.topic, message.value ?? Buffer.alloc(0));
     } catch (error) {
       // The registry being down is not the record's fault: wait and try the same record again.
       if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) {
@@ -406,7 +425,8 @@ export class TidelineConsumer {
     };
     try {
       const traceContext = propagation.extract(context.active(), original);
-      await context.with(traceContext, () => subscription.handler(value as never, record));
+      const result = context.with(traceContext, () => subscription.handler(value as never, record));
+      if (result instanceof Promise) await result;
       this.counts.processed += 1;
     } catch (error) {
       await failed(error);

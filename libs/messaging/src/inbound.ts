@@ -32,6 +32,22 @@ export async function decodeInboundOrTombstone<Value>(
   record: InboundRecord,
   tombstones = true,
 ): Promise<Value | null> {
+  const cached = decodeInboundCached(codec, signer, topic, record, tombstones);
+  if (cached) return cached.value;
+  return record.value === null ? null : codec.decode(topic, record.value);
+}
+
+/**
+ * The synchronous part: verifies the record and decodes it when its writer schema is
+ * cached. Undefined means "verified, but decode it with `codec.decode`" (a new schema id).
+ */
+export function decodeInboundCached<Value>(
+  codec: RegistryCodec,
+  signer: RecordSigner,
+  topic: TopicDescriptor<Value>,
+  record: InboundRecord,
+  tombstones = false,
+): { value: Value | null } | undefined {
   signer.verify(topic.name, record.key, record.value, record.headers);
   const eventType = record.headers[HEADER.eventType];
   if (eventType !== undefined && eventType !== topic.eventType) {
@@ -41,8 +57,8 @@ export async function decodeInboundOrTombstone<Value>(
     );
   }
   if (record.value === null) {
-    if (tombstones) return null;
+    if (tombstones) return { value: null };
     throw new MessagingError('TDL_MSG_DECODE_FAILED', `record on ${topic.name} has no value (a tombstone)`);
   }
-  return codec.decode(topic, record.value);
+  return codec.decodeCached(topic, record.value);
 }
