@@ -1,6 +1,6 @@
 import { context, propagation } from '@opentelemetry/api';
 import type { TopicDescriptor } from '@tideline/contracts';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { RegistryCodec } from './codec';
 import { isMessagingError } from './errors';
 import { describeFailure, type Failure } from './failure';
@@ -22,7 +22,8 @@ import {
 import { decodeInboundCached } from './inbound';
 import { silentLogger, type Logger } from './log';
 import { resetOffsets, type OffsetTarget } from './offsets-admin';
-import { Publisher, kafkaError, type Cause } from './publisher';
+import { Publisher, kafkaError, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
+import { BatchTransaction } from './transaction';
 import type { RecordSigner } from './signing';
 import { applyTopicPlan, planTopics } from './topic-admin';
 
@@ -52,6 +53,17 @@ export interface RecordContext extends EventIdentity {
   isLastAttempt: boolean;
   /** Pass as `publish(…, { causedBy: record.cause })` to carry the correlation on. */
   cause: Cause;
+  /**
+   * Publishes an event caused by this record (correlation carried on, causation = this
+   * event). In a transactional consumer it is written in the same Kafka transaction as
+   * this record's offset: visible to read-committed consumers only if both commit.
+   */
+  emit<Value>(
+    topic: TopicDescriptor<Value>,
+    key: string,
+    value: Value,
+    options?: PublishOptions,
+  ): Promise<{ eventId: string; correlationId: string }>;
 }
 
 export interface Subscription<Value> {
@@ -91,6 +103,14 @@ export interface ConsumerOptions {
   /** Create the group's retry and dead-letter topics when missing. Default true. */
   provisionTopics?: boolean;
   saturation?: Saturation;
+  /**
+   * Consume→produce exactly once: what handlers `emit`, retry and dead-letter records, and
+   * the consumed offsets are written in one Kafka transaction per partition batch. One
+   * transactional producer per input partition (`<prefix>-<topic>-<partition>`), so a new
+   * owner of a partition fences a zombie. Readers of the output must read committed (the
+   * kafkajs default).
+   */
+  transactional?: boolean | { transactionalIdPrefix: string };
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   logger?: Logger;
@@ -114,6 +134,7 @@ type Outcome = { kind: 'done' } | { kind: 'wait'; until: number; reason: string 
 
 const REGISTRY_BACKOFF_MS = 1_000;
 const COMMIT_CHECK_MS = 1_000;
+const TRANSACTION_MAX_RECORDS = 500;
 
 /**
  * A consumer group over typed topics: at-least-once, order per partition, failures to
@@ -131,6 +152,7 @@ export class TidelineConsumer {
   private readonly deadLetterTopic: string;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly paused = new Set<string>();
+  private readonly transactionalProducers = new Map<string, Promise<Producer>>();
   private state: ConsumerState = 'idle';
   private assignments: Record<string, number[]> = {};
   private counts = { processed: 0, retried: 0, deadLettered: 0 };
@@ -206,7 +228,8 @@ export class TidelineConsumer {
         fromBeginning: true,
       });
       await this.consumer.run({
-        autoCommit: true,
+        // A transactional consumer commits offsets inside its transactions instead.
+        autoCommit: !this.options.transactional,
         autoCommitInterval: 1_000,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
@@ -254,6 +277,9 @@ export class TidelineConsumer {
 
   private async disconnectQuietly(): Promise<void> {
     await this.consumer.disconnect().catch(() => undefined);
+    for (const producer of this.transactionalProducers.values())
+      await producer.then((p) => p.disconnect()).catch(() => undefined);
+    this.transactionalProducers.clear();
     if (this.ownsPublisher) await this.publisher.close().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }
@@ -285,11 +311,40 @@ export class TidelineConsumer {
     }
   }
 
+  private transactionalProducer(topic: string, partition: number): Promise<Producer> {
+    const slot = `${topic}:${partition}`;
+    let producer = this.transactionalProducers.get(slot);
+    if (!producer) {
+      const setting = this.options.transactional;
+      const prefix = typeof setting === 'object' ? setting.transactionalIdPrefix : this.options.groupId;
+      const created = this.options.kafka.producer({
+        transactionalId: `${prefix}-${topic}-${partition}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      producer = created.connect().then(() => created);
+      producer.catch(() => this.transactionalProducers.delete(slot));
+      this.transactionalProducers.set(slot, producer);
+    }
+    return producer;
+  }
+
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
     const heartbeat = () => payload.heartbeat();
     const pause = () => payload.pause();
+    const transaction = this.options.transactional
+      ? new BatchTransaction(
+          await this.transactionalProducer(topic, partition),
+          this.options.groupId,
+          topic,
+          partition,
+        )
+      : undefined;
+    const output = (record: OutgoingRecord): Promise<unknown> =>
+      transaction ? Promise.resolve(transaction.add(record)) : this.publisher.send(record);
     let heartbeatError: unknown;
     let nextCommitCheck = Date.now() + COMMIT_CHECK_MS;
     let done: string | undefined;
@@ -311,7 +366,7 @@ export class TidelineConsumer {
           this.pauseUntil(pause, saturation.drained(), topic, partition, 'downstream saturated');
           break;
         }
-        const outcome = await this.handleRecord(topic, partition, message);
+        const outcome = await this.handleRecord(topic, partition, message, output, transaction !== undefined);
         if (outcome.kind === 'wait') {
           const delay = Math.max(0, outcome.until - Date.now());
           this.pauseUntil(
@@ -325,12 +380,25 @@ export class TidelineConsumer {
         }
         done = message.offset;
         // A long batch commits as it goes, not only at its end. The ticker above heartbeats.
-        if (Date.now() >= nextCommitCheck) {
+        const due = Date.now() >= nextCommitCheck;
+        if (transaction && (due || transaction.size >= TRANSACTION_MAX_RECORDS)) {
+          await transaction.commit(done);
+          payload.resolveOffset(done);
+          nextCommitCheck = Date.now() + COMMIT_CHECK_MS;
+        } else if (!transaction && due) {
           nextCommitCheck = Date.now() + COMMIT_CHECK_MS;
           payload.resolveOffset(done);
           await payload.commitOffsetsIfNecessary();
         }
       }
+      if (transaction && done !== undefined) await transaction.commit(done);
+    } catch (error) {
+      // Transactional: nothing since the last commit is visible; those records run again.
+      if (transaction) {
+        done = transaction.committed;
+        await transaction.abort();
+      }
+      throw error;
     } finally {
       clearInterval(ticker);
       // Records of a partition finish in order, so resolving the last finished one covers
@@ -367,7 +435,13 @@ export class TidelineConsumer {
     });
   }
 
-  private async handleRecord(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
+  private async handleRecord(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    output: (record: OutgoingRecord) => Promise<unknown>,
+    transactional: boolean,
+  ): Promise<Outcome> {
     const headers = readHeaders(message.headers);
     const tier = this.retryTopics.indexOf(topic) + 1; // 0 on a source topic
     if (tier > 0) {
@@ -380,7 +454,7 @@ export class TidelineConsumer {
     const maxAttempts = this.policy.delaysMs.length + 1;
     const subscription = this.bySource.get(sourceTopic);
     const failed = (error: unknown) =>
-      this.forwardFailure(topic, partition, message, headers, attempt, error);
+      this.forwardFailure(topic, partition, message, headers, attempt, error, output);
     if (!subscription) {
       await failed(
         new Error(`no subscription of group ${this.options.groupId} handles topic "${sourceTopic}"`),
@@ -422,6 +496,13 @@ export class TidelineConsumer {
       maxAttempts,
       isLastAttempt: attempt >= maxAttempts,
       cause: { eventId: identity.eventId, correlationId: identity.correlationId },
+      emit: async (target, key, emitted, options = {}) => {
+        const withCause = { causedBy: record.cause, ...options };
+        if (!transactional) return this.publisher.publish(target, key, emitted, withCause);
+        const prepared = await this.publisher.prepare(target, key, emitted, withCause);
+        await output(prepared.record);
+        return { eventId: prepared.eventId, correlationId: prepared.correlationId };
+      },
     };
     try {
       const traceContext = propagation.extract(context.active(), original);
@@ -442,6 +523,7 @@ export class TidelineConsumer {
     headers: Headers,
     attempt: number,
     error: unknown,
+    output: (record: OutgoingRecord) => Promise<unknown>,
   ): Promise<void> {
     const retried = this.retryTopics.includes(topic);
     const sourceTopic = retried ? (headers[HEADER.originalTopic] ?? topic) : topic;
@@ -467,7 +549,7 @@ export class TidelineConsumer {
     const target = (toRetry ? this.retryTopics[tier - 1] : undefined) ?? this.deadLetterTopic;
     if (toRetry) forwarded[HEADER.retryDueAt] = String(now + (this.policy.delaysMs[tier - 1] ?? 0));
     else forwarded[HEADER.deadLetteredAt] = new Date(now).toISOString();
-    await this.publisher.send({ topic: target, key: message.key, value: message.value, headers: forwarded });
+    await output({ topic: target, key: message.key, value: message.value, headers: forwarded });
     const fields = {
       groupId: this.options.groupId,
       topic: sourceTopic,

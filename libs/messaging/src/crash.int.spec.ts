@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { orderPlacedTopic, type OrderPlaced, type TopicDescriptor } from '@tideline/contracts';
-import { eventually, testInfra, testKafka, uniqueName } from '@tideline/testing';
+import { eventually, readRecords, testInfra, testKafka, uniqueName } from '@tideline/testing';
 import { Client } from 'pg';
+import { HEADER } from './headers';
 import { ensureProcessedEventsTable } from './idempotency';
 import type { ChildConfig } from './test-support/consumer-child';
 import { MessagingFixture, randomSigningKey, testSigner } from './test-support/fixtures';
@@ -172,4 +173,35 @@ it('SIGTERM during processing: in-flight records finish and are committed, and a
   expect(second.ids('skipped')).toEqual([]);
   expect(second.ids('started').filter((id) => first.ids('handled').includes(id))).toEqual([]);
   expect(await effects()).toEqual({ total: count, distinct: count });
+});
+
+it('transactional consume→produce: repeated kill -9 while records flow leaves exactly one output per input', async () => {
+  const count = 300;
+  const { config } = await scenario(count);
+  const output = await fixture.topic(orderPlacedTopic, 3);
+  const forward = (overrides: Partial<ChildConfig> = {}) =>
+    config({ forwardTo: output.name, transactional: true, workMs: 2, ...overrides });
+
+  // Kill the processor three times at arbitrary points: inside a handler, between sending a
+  // transaction's records and committing it, or between transactions.
+  let handledBefore = 0;
+  for (let kill = 1; kill <= 3; kill += 1) {
+    const child = new ConsumerChild(forward());
+    await eventually(
+      `the processor made progress before kill ${kill}`,
+      () => (child.ids('handled').length >= 40 ? true : undefined),
+      { timeoutMs: 45_000 },
+    );
+    child.signal('SIGKILL');
+    await child.exited;
+    handledBefore += child.ids('handled').length;
+  }
+  const last = new ConsumerChild(forward());
+  // Read committed (the kafkajs default): aborted or never-committed output is invisible.
+  const records = await readRecords(output.name, count, { timeoutMs: 60_000 });
+  expect(records).toHaveLength(count);
+  const causes = records.map((r) => r.headers[HEADER.causationId]);
+  expect(new Set(causes).size).toBe(count);
+  // Some inputs were handled more than once across the kills, yet each has one output.
+  expect(handledBefore + last.ids('handled').length).toBeGreaterThan(count);
 });

@@ -59,6 +59,13 @@ export interface OutgoingRecord {
   partition?: number;
 }
 
+/** A record ready to send: encoded, with identity headers, signed. */
+export interface PreparedRecord {
+  record: OutgoingRecord;
+  eventId: string;
+  correlationId: string;
+}
+
 export interface RecordPosition {
   topic: string;
   partition: number;
@@ -162,6 +169,30 @@ export class Publisher {
     bytes: Buffer | null,
     options: PublishOptions,
   ): Promise<PublishReceipt> {
+    const prepared = this.prepareBytes(topic, key, bytes, options);
+    const position = await this.send(prepared.record, options.timeoutMs);
+    return { ...position, eventId: prepared.eventId, correlationId: prepared.correlationId };
+  }
+
+  /**
+   * Encodes, adds the identity headers and signs, without sending: for a caller that sends
+   * inside a Kafka transaction (the consumer's transactional mode).
+   */
+  async prepare<Value>(
+    topic: TopicDescriptor<Value>,
+    key: string,
+    value: Value,
+    options: PublishOptions = {},
+  ): Promise<PreparedRecord> {
+    return this.prepareBytes(topic, key, await this.options.codec.encode(topic, value), options);
+  }
+
+  private prepareBytes(
+    topic: TopicDescriptor<unknown>,
+    key: string,
+    bytes: Buffer | null,
+    options: PublishOptions,
+  ): PreparedRecord {
     const eventId = options.eventId ?? uuidv7();
     const correlationId = options.correlationId ?? options.causedBy?.correlationId ?? eventId;
     const causationId = options.causationId ?? options.causedBy?.eventId;
@@ -179,17 +210,9 @@ export class Publisher {
     propagation.inject(context.active(), headers);
     const keyBytes = Buffer.from(key);
     this.options.signer.sign(topic.name, keyBytes, bytes, headers);
-    const position = await this.send(
-      {
-        topic: topic.name,
-        key: keyBytes,
-        value: bytes,
-        headers,
-        ...(options.timestamp ? { timestamp: String(options.timestamp.getTime()) } : {}),
-      },
-      options.timeoutMs,
-    );
-    return { ...position, eventId, correlationId };
+    const record: OutgoingRecord = { topic: topic.name, key: keyBytes, value: bytes, headers };
+    if (options.timestamp) record.timestamp = String(options.timestamp.getTime());
+    return { record, eventId, correlationId };
   }
 
   /** Publishes a record as it is (bytes and headers): for retry, dead-letter and redrive. */

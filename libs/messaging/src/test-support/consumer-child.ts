@@ -28,6 +28,9 @@ export interface ChildConfig {
   workMs: number;
   /** After this many effects, the next handler never returns (so a kill lands mid-batch). */
   stallAfter?: number;
+  /** Instead of database effects: emit each record to this topic (consume→produce). */
+  forwardTo?: string;
+  transactional?: boolean;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
@@ -38,6 +41,9 @@ const topic = defineTopic<OrderPlaced>({
   name: config.topic,
   partitions: config.partitions,
 });
+const output = config.forwardTo
+  ? defineTopic<OrderPlaced>({ ...orderPlacedTopic, name: config.forwardTo, partitions: config.partitions })
+  : undefined;
 const pool = new Pool({ connectionString: config.databaseUrl, max: 4 });
 let effects = 0;
 
@@ -50,6 +56,7 @@ const consumer = createConsumer({
   }),
   groupId: config.groupId,
   provisionTopics: true,
+  transactional: config.transactional ?? false,
   heartbeatIntervalMs: 500,
   // The broker's minimum: a killed member's partitions move on after 6 s instead of 30 s.
   sessionTimeoutMs: 6_000,
@@ -57,6 +64,11 @@ const consumer = createConsumer({
     subscribe(topic, async (order, record) => {
       say({ started: record.eventId, offset: record.offset, partition: record.partition });
       await delay(config.workMs);
+      if (output) {
+        await record.emit(output, order.orderId, order);
+        say({ handled: record.eventId });
+        return;
+      }
       const applied = await processOnce(pool, config.groupId, record.eventId, async (client) => {
         await client.query(`INSERT INTO ${config.effectsTable} (event_id, order_id) VALUES ($1, $2)`, [
           record.eventId,
