@@ -99,7 +99,7 @@ export const signingVariables = {
       return secret;
     }),
   // Messages name an entry by its position or (once valid) its key id, never by its content: it holds a secret.
-  SIGNING_VERIFY_KEYS: pairList(
+  SIGNING_VERIFY_KEYS: pairList<Buffer>(
     (_entry, position) => `entry ${position} is not key-id=base64-secret`,
     (id, value, position) => {
       if (!KEY_ID.test(id))
@@ -111,7 +111,7 @@ export const signingVariables = {
     },
   ),
   SIGNING_POLICY: z.enum(SIGNING_POLICIES).default('required'),
-  SIGNING_TOPIC_POLICIES: pairList(
+  SIGNING_TOPIC_POLICIES: pairList<(typeof SIGNING_POLICIES)[number]>(
     (entry) => `"${entry}" is not topic=required|optional|off`,
     (topic, value) =>
       (SIGNING_POLICIES as readonly string[]).includes(value)

@@ -1,0 +1,39 @@
+import { infrastructureVariables, loadConfig, logLevel, signingVariables, type Env } from '@tideline/config';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int('must be a whole number').positive('must be positive');
+
+export const processorVariables = {
+  ...infrastructureVariables,
+  ...signingVariables,
+  LOG_LEVEL: logLevel,
+  /** Health and readiness (and, later, metrics) HTTP port. */
+  PORT: z.coerce
+    .number()
+    .int()
+    .min(1, 'must be a port 1-65535')
+    .max(65535, 'must be a port 1-65535')
+    .default(3001),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  GROUP_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')
+    .default('order-processor'),
+  /** Orders over this total (minor units) are rejected with TOTAL_OVER_LIMIT. */
+  MAX_ORDER_TOTAL_CENTS: positiveInt.default(100_000_00),
+  /** Retry delays for an order whose products are not (yet) in the catalog. */
+  RETRY_DELAYS_MS: z
+    .string()
+    .default('1000,10000,60000')
+    .transform((raw) => raw.split(',').map((part) => Number(part.trim())))
+    .pipe(z.array(z.number().int().min(0, 'each delay must be ≥ 0 ms')).min(1, 'needs at least one delay')),
+  PARTITIONS_CONCURRENTLY: positiveInt.default(3),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(20_000),
+};
+
+/** The only place order-processor reads the environment. */
+export function loadProcessorConfig(env: Env) {
+  return loadConfig(processorVariables, env);
+}
+
+export type ProcessorConfig = ReturnType<typeof loadProcessorConfig>;

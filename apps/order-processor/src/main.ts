@@ -1,0 +1,43 @@
+import { ConfigError } from '@tideline/config';
+import { createKafka, exitOnSignal, Publisher, RegistryCodec, signerFromConfig } from '@tideline/messaging';
+import { pino } from 'pino';
+import { loadProcessorConfig } from './config';
+import { buildHealthServer } from './health';
+import { OrderProcessor } from './processor';
+
+async function main(): Promise<void> {
+  let config;
+  let signer;
+  try {
+    config = loadProcessorConfig(process.env);
+    signer = signerFromConfig(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`order-processor: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'order-processor' } });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-processor' });
+  const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
+  const publisher = new Publisher({ kafka, codec, signer, service: 'order-processor' });
+  const processor = new OrderProcessor(config, { kafka, codec, signer, publisher, logger });
+  const health = buildHealthServer(() => processor.readiness());
+  await health.listen({ port: config.PORT, host: config.HOST });
+  logger.info({ port: config.PORT }, 'health endpoints listening');
+  exitOnSignal(
+    async () => {
+      await processor.stop(config.SHUTDOWN_TIMEOUT_MS - 1_000);
+      await health.close();
+    },
+    { deadlineMs: config.SHUTDOWN_TIMEOUT_MS, logger },
+  );
+  await processor.start();
+  logger.info({ groupId: config.GROUP_ID }, 'order-processor consuming');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`order-processor: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+import {
+  orderCancelledTopic,
+  orderPlacedTopic,
+  productUpdatedTopic,
+  type ProductUpdated,
+} from '@tideline/contracts';
+import {
+  createConsumer,
+  createTable,
+  subscribe,
+  type Kafka,
+  type Logger,
+  type Publisher,
+  type RecordSigner,
+  type RegistryCodec,
+  type Table,
+  type TidelineConsumer,
+} from '@tideline/messaging';
+import type { ProcessorConfig } from './config';
+import { createHandlers } from './decide';
+
+export interface ProcessorDeps {
+  kafka: Kafka;
+  codec: RegistryCodec;
+  signer: RecordSigner;
+  publisher: Publisher;
+  logger: Logger;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean>;
+}
+
+/** The catalog table, then the consumer group once the table has caught up. */
+export class OrderProcessor {
+  readonly catalog: Table<ProductUpdated>;
+  readonly consumer: TidelineConsumer;
+  private stopped = false;
+
+  constructor(
+    config: ProcessorConfig,
+    private readonly deps: ProcessorDeps,
+  ) {
+    const { kafka, codec, signer, publisher, logger } = deps;
+    this.catalog = createTable({
+      kafka,
+      codec,
+      signer,
+      topic: productUpdatedTopic,
+      service: 'order-processor',
+      logger,
+    });
+    const handlers = createHandlers(this.catalog, { maxTotalCents: config.MAX_ORDER_TOTAL_CENTS }, logger);
+    this.consumer = createConsumer({
+      kafka,
+      codec,
+      signer,
+      publisher,
+      logger,
+      service: 'order-processor',
+      groupId: config.GROUP_ID,
+      transactional: true,
+      retry: { delaysMs: config.RETRY_DELAYS_MS },
+      partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
+      subscriptions: [
+        subscribe(orderPlacedTopic, (order, record) => handlers.placed(order, record)),
+        subscribe(orderCancelledTopic, (cancellation, record) => handlers.cancelled(cancellation, record)),
+      ],
+    });
+  }
+
+  /** Resolves once the group is consuming; orders wait until the catalog has caught up. */
+  async start(): Promise<void> {
+    await this.catalog.start();
+    await this.catalog.whenReady();
+    if (this.stopped) return;
+    await this.consumer.start();
+  }
+
+  readiness(): Readiness {
+    const checks = {
+      catalogCaughtUp: this.catalog.ready(),
+      consuming: this.consumer.status().state === 'running',
+    };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopped = true;
+    await this.consumer.stop(deadlineMs);
+    await this.catalog.stop();
+    await this.deps.publisher.close();
+  }
+}
