@@ -111,6 +111,25 @@ export default tseslint.config(
     },
   },
   {
+    // Domain libraries do no I/O at all: no Node built-ins either (nx's bannedExternalImports
+    // does not see `node:` imports). Repeats the kafkajs patterns: a later rule entry replaces earlier ones.
+    files: ['libs/orders-domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Domain code does no I/O: pass what it needs in as arguments.' },
+            { group: ['kafkajs', '@kafkajs/*', 'pg', 'fastify'], message: 'Domain code does no I/O.' },
+          ],
+          paths: ['fs', 'fs/promises', 'net', 'http', 'https', 'child_process', 'crypto', 'os', 'dns'].map(
+            (name) => ({ name, message: 'Domain code does no I/O: pass what it needs in as arguments.' }),
+          ),
+        },
+      ],
+    },
+  },
+  {
     // process.env is read in exactly one place per app: its config module (and main.ts hands it over).
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
     ignores: [
