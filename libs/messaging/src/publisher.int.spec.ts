@@ -124,6 +124,9 @@ it('rejects each publish with a typed error within its timeout when no broker an
     expect(isMessagingError(error)).toBe(true);
     expect(['TDL_MSG_PUBLISH_TIMEOUT', 'TDL_MSG_KAFKA_UNAVAILABLE']).toContain(error.code);
     expect(error.retryable).toBe(true);
+    // Regression: records were marked sent before the producer connected, so a timeout said
+    // "may have been written" and a late connect could still write them.
+    expect(error.code === 'TDL_MSG_PUBLISH_TIMEOUT' ? error.details.sent : false).toBe(false);
   }
   // Every call settled within its own timeout plus the sweep interval, not kafkajs's ~30 s of retries.
   expect(elapsed).toBeLessThan(1_500 + 1_000);

@@ -273,7 +273,6 @@ export class Publisher {
       this.settleIdle();
       return;
     }
-    for (const pending of batch) pending.state = 'sent';
     this.inFlight = batch;
     void this.sendBatch(batch).finally(() => {
       this.inFlight = [];
@@ -282,7 +281,19 @@ export class Publisher {
     });
   }
 
-  private async sendBatch(batch: Pending[]): Promise<void> {
+  private async sendBatch(queued: Pending[]): Promise<void> {
+    try {
+      await this.connect();
+    } catch (error) {
+      const typed = kafkaError(error);
+      for (const pending of queued) settle(pending, () => pending.reject(typed));
+      return;
+    }
+    // Records that timed out while the producer connected are not sent: their callers were
+    // told they were not written, and that must stay true.
+    const batch = queued.filter((p) => p.state === 'queued');
+    if (batch.length === 0) return;
+    for (const pending of batch) pending.state = 'sent';
     const byTopic = new Map<string, Message[]>();
     for (const pending of batch) {
       const messages = byTopic.get(pending.topic) ?? [];
@@ -292,7 +303,6 @@ export class Publisher {
     let metadata: RecordMetadata[];
     this.counters.requests += 1;
     try {
-      await this.connect();
       const remaining = Math.max(...batch.map((p) => p.deadline)) - Date.now();
       metadata = await this.producer.sendBatch({
         acks: -1,

@@ -1,0 +1,130 @@
+import {
+  ConfigError,
+  databaseUrl,
+  infrastructureVariables,
+  loadConfig,
+  logLevel,
+  signingVariables,
+  type Env,
+} from '@tideline/config';
+import { orderCancelledTopic, orderPlacedTopic, productUpdatedTopic } from '@tideline/contracts';
+import { signerFromConfig, type SigningSettings } from '@tideline/messaging';
+import { z } from 'zod';
+
+/** The topics order-api publishes to (and checks at the registry for readiness). */
+export const producedTopics = [orderPlacedTopic, orderCancelledTopic, productUpdatedTopic] as const;
+
+const MIN_API_KEY_LENGTH = 16;
+
+function integer(fallback: number, min: number, max: number) {
+  return z
+    .string()
+    .default(String(fallback))
+    .refine((raw) => /^\d+$/.test(raw.trim()), `must be a whole number from ${min} to ${max}`)
+    .transform((raw) => Number(raw.trim()))
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+}
+
+const flag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .default('false')
+  .transform((raw) => raw === 'true');
+
+const apiKeys = z
+  .string()
+  .default('')
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((key) => key.trim())
+      .filter((key) => key !== ''),
+  )
+  .refine(
+    (keys) => keys.every((key) => key.length >= MIN_API_KEY_LENGTH),
+    `each key must have at least ${MIN_API_KEY_LENGTH} characters`,
+  );
+
+export const orderApiVariables = {
+  PORT: integer(3000, 0, 65535),
+  HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
+  ...infrastructureVariables,
+  DATABASE_URL: databaseUrl,
+  ...signingVariables,
+  API_KEYS: apiKeys,
+  AUTH_DISABLED: flag,
+  LOG_LEVEL: logLevel,
+  IDEMPOTENCY_TTL_HOURS: integer(24, 1, 24 * 365),
+  PUBLISH_TIMEOUT_MS: integer(5000, 100, 120_000),
+  BODY_LIMIT_BYTES: integer(65_536, 1024, 10 * 1024 * 1024),
+  PROJECTION_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('http://127.0.0.1:3002')
+    .transform((url) => url.replace(/\/+$/, '')),
+};
+
+export type OrderApiConfig = Readonly<z.infer<z.ZodObject<typeof orderApiVariables>>>;
+
+type ParsedSigning = Readonly<z.infer<z.ZodObject<typeof signingVariables>>>;
+
+function defined<Value>(map: ReadonlyMap<string, Value | undefined>): Map<string, Value> {
+  const result = new Map<string, Value>();
+  for (const [name, value] of map) if (value !== undefined) result.set(name, value);
+  return result;
+}
+
+/**
+ * The signing variables as signerFromConfig takes them. libs/config types the parsed
+ * SIGNING_VERIFY_KEYS and SIGNING_TOPIC_POLICIES maps with `| undefined` values, which they
+ * never hold; this narrows them.
+ */
+export function signingSettings(config: ParsedSigning): SigningSettings {
+  return {
+    ...config,
+    SIGNING_VERIFY_KEYS: defined(config.SIGNING_VERIFY_KEYS),
+    SIGNING_TOPIC_POLICIES: defined(config.SIGNING_TOPIC_POLICIES),
+  };
+}
+
+/** Rules that span variables; each is checked even when other variables are bad, so all problems show at once. */
+function crossVariableProblems(env: Env): string[] {
+  const problems: string[] = [];
+  const authDisabled = orderApiVariables.AUTH_DISABLED.safeParse(env['AUTH_DISABLED']);
+  const keys = orderApiVariables.API_KEYS.safeParse(env['API_KEYS']);
+  if (authDisabled.success && !authDisabled.data && keys.success && keys.data.length === 0)
+    problems.push('API_KEYS: required (comma-separated keys) unless AUTH_DISABLED=true');
+
+  let signing;
+  try {
+    signing = loadConfig(signingVariables, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return problems; // already listed by the main schema
+    throw error;
+  }
+  try {
+    const signer = signerFromConfig(signingSettings(signing));
+    const unsigned = producedTopics.filter((topic) => !signer.canSign(topic.name)).map((t) => t.name);
+    if (unsigned.length > 0)
+      problems.push(
+        `SIGNING_KEY: order-api must sign what it publishes to ${unsigned.join(', ')}; set SIGNING_KEY_ID and SIGNING_KEY (or turn signing off for those topics)`,
+      );
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems);
+    else throw error;
+  }
+  return problems;
+}
+
+/** The only place order-api reads its environment. Throws a ConfigError listing every bad variable. */
+export function loadOrderApiConfig(env: Env): OrderApiConfig {
+  let config: OrderApiConfig | undefined;
+  const problems: string[] = [];
+  try {
+    config = loadConfig(orderApiVariables, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  problems.push(...crossVariableProblems(env));
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
+  return config;
+}
