@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { runCli } from '@tideline/testing';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BROKER } from './env';
@@ -64,40 +65,23 @@ export function findJavaTools(): JavaTools | string {
   return { java: java.bin, javaMajor: java.major, classpath: path.join(libs, '*'), kafkaVersion };
 }
 
-function runJava(
+async function runJava(
   tools: JavaTools,
   mainClass: string,
   args: string[],
   timeoutMs: number,
 ): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // The perf tools' default heap (kafka-*-perf-test.sh): 512 MiB.
-    const child = spawn(tools.java, ['-Xmx512M', '-cp', tools.classpath, mainClass, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${mainClass} did not finish in ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve({ stdout, stderr });
-      else
-        reject(
-          new Error(
-            `${mainClass} exited with ${code}: ${(stderr || stdout).trim().split('\n').slice(-3).join(' | ')}`,
-          ),
-        );
-    });
-  });
+  // The perf tools' default heap (kafka-*-perf-test.sh): 512 MiB.
+  const { code, stdout, stderr } = await runCli(
+    tools.java,
+    ['-Xmx512M', '-cp', tools.classpath, mainClass, ...args],
+    { timeoutMs },
+  );
+  if (code !== 0) {
+    const tail = (stderr || stdout).trim().split('\n').slice(-3).join(' | ');
+    throw new Error(`${mainClass} exited with ${code}: ${tail}`);
+  }
+  return { stdout, stderr };
 }
 
 export interface JavaConsumeResult {

@@ -8,11 +8,10 @@ import {
   type TopicDescriptor,
 } from '@tideline/contracts';
 import { HEADER, RecordSigner, RegistryCodec } from '@tideline/messaging';
-import { runCli, testInfra, uniqueName, type ReadRecord } from '@tideline/testing';
-import { AppProcess, freePort, nodeArgs } from '../src/test-support/app-process';
+import { freePort, recordsWithKey, runCli, testInfra, uniqueName, type ReadRecord } from '@tideline/testing';
+import { AppProcess, nodeArgs } from '../src/test-support/app-process';
 import { httpRequest } from '../src/test-support/http';
 import { provisionProducedTopics } from '../src/test-support/provision';
-import { recordsWithKey } from '../src/test-support/records';
 
 const infra = testInfra();
 const API_KEY = randomBytes(24).toString('base64url');

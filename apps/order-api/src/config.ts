@@ -8,7 +8,7 @@ import {
   type Env,
 } from '@tideline/config';
 import { orderCancelledTopic, orderPlacedTopic, productUpdatedTopic } from '@tideline/contracts';
-import { signerFromConfig, type SigningSettings } from '@tideline/messaging';
+import { signerFromConfig } from '@tideline/messaging';
 import { z } from 'zod';
 
 /** The topics order-api publishes to (and checks at the registry for readiness). */
@@ -64,27 +64,6 @@ export const orderApiVariables = {
 
 export type OrderApiConfig = Readonly<z.infer<z.ZodObject<typeof orderApiVariables>>>;
 
-type ParsedSigning = Readonly<z.infer<z.ZodObject<typeof signingVariables>>>;
-
-function defined<Value>(map: ReadonlyMap<string, Value | undefined>): Map<string, Value> {
-  const result = new Map<string, Value>();
-  for (const [name, value] of map) if (value !== undefined) result.set(name, value);
-  return result;
-}
-
-/**
- * The signing variables as signerFromConfig takes them. libs/config types the parsed
- * SIGNING_VERIFY_KEYS and SIGNING_TOPIC_POLICIES maps with `| undefined` values, which they
- * never hold; this narrows them.
- */
-export function signingSettings(config: ParsedSigning): SigningSettings {
-  return {
-    ...config,
-    SIGNING_VERIFY_KEYS: defined(config.SIGNING_VERIFY_KEYS),
-    SIGNING_TOPIC_POLICIES: defined(config.SIGNING_TOPIC_POLICIES),
-  };
-}
-
 /** Rules that span variables; each is checked even when other variables are bad, so all problems show at once. */
 function crossVariableProblems(env: Env): string[] {
   const problems: string[] = [];
@@ -101,7 +80,7 @@ function crossVariableProblems(env: Env): string[] {
     throw error;
   }
   try {
-    const signer = signerFromConfig(signingSettings(signing));
+    const signer = signerFromConfig(signing);
     const unsigned = producedTopics.filter((topic) => !signer.canSign(topic.name)).map((t) => t.name);
     if (unsigned.length > 0)
       problems.push(

@@ -1,7 +1,7 @@
 import { ConfigError } from '@tideline/config';
 import { createKafka, exitOnSignal, Publisher, RegistryCodec, signerFromConfig } from '@tideline/messaging';
 import { buildApp } from './app';
-import { loadOrderApiConfig, producedTopics, signingSettings, type OrderApiConfig } from './config';
+import { loadOrderApiConfig, producedTopics, type OrderApiConfig } from './config';
 import { createIdempotencyPool, PgIdempotencyStore } from './idempotency-store';
 import { createLogger } from './logger';
 
@@ -15,7 +15,7 @@ async function main(config: OrderApiConfig): Promise<void> {
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-api' });
   const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
-  const signer = signerFromConfig(signingSettings(config));
+  const signer = signerFromConfig(config);
   const publisher = new Publisher({
     kafka,
     codec,

@@ -4,9 +4,9 @@ import {
   productUpdatedTopic,
   type TopicDescriptor,
 } from '@tideline/contracts';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
-import { accept } from './accept';
+import { accept, type Accepted } from './accept';
 import type { IdempotencyStore } from './idempotency';
 import { checkReadiness, type ReadinessCheck } from './readiness';
 import {
@@ -61,6 +61,25 @@ function orderLinks(projectionUrl: string, orderId: string) {
 
 export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { publisher, idempotency } = deps;
+  /** Publishes under a new event id with the request's correlation id; resolves once acknowledged. */
+  const publish = async <Value>(
+    request: FastifyRequest,
+    topic: TopicDescriptor<Value>,
+    key: string,
+    value: Value,
+  ) => {
+    const ids = { correlationId: request.id, eventId: uuidv7() };
+    await publisher.publish(topic, key, value, ids);
+    return ids;
+  };
+  const orderAccepted = (
+    orderId: string,
+    ids: { eventId: string; correlationId: string },
+    status: string,
+  ): Accepted => ({
+    status: 202,
+    body: { orderId, ...ids, status, links: orderLinks(deps.projectionUrl, orderId) },
+  });
 
   app.post<{ Body: PlaceOrderBody }>(
     '/orders',
@@ -68,32 +87,16 @@ export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void
     (request, reply) =>
       accept(request, reply, idempotency, async () => {
         const orderId = uuidv7();
-        const eventId = uuidv7();
-        const correlationId = request.id;
         const { customerId, items, currency } = request.body;
-        await publisher.publish(
-          orderPlacedTopic,
+        const ids = await publish(request, orderPlacedTopic, orderId, {
           orderId,
-          {
-            orderId,
-            customerId,
-            currency,
-            lines: items.map(({ sku, quantity }) => ({ sku, quantity })),
-            placedAt: deps.now().getTime(),
-          },
-          { correlationId, eventId },
-        );
-        request.log.info({ orderId, eventId }, 'order placed');
-        return {
-          status: 202,
-          body: {
-            orderId,
-            eventId,
-            correlationId,
-            status: 'pending',
-            links: orderLinks(deps.projectionUrl, orderId),
-          },
-        };
+          customerId,
+          currency,
+          lines: items.map(({ sku, quantity }) => ({ sku, quantity })),
+          placedAt: deps.now().getTime(),
+        });
+        request.log.info({ orderId, eventId: ids.eventId }, 'order placed');
+        return orderAccepted(orderId, ids, 'pending');
       }),
   );
 
@@ -111,25 +114,13 @@ export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void
     (request, reply) =>
       accept(request, reply, idempotency, async () => {
         const orderId = request.params.id.toLowerCase();
-        const eventId = uuidv7();
-        const correlationId = request.id;
-        await publisher.publish(
-          orderCancelledTopic,
+        const ids = await publish(request, orderCancelledTopic, orderId, {
           orderId,
-          { orderId, reason: request.body.reason ?? null, cancelledAt: deps.now().getTime() },
-          { correlationId, eventId },
-        );
-        request.log.info({ orderId, eventId }, 'order cancellation requested');
-        return {
-          status: 202,
-          body: {
-            orderId,
-            eventId,
-            correlationId,
-            status: 'cancellation-requested',
-            links: orderLinks(deps.projectionUrl, orderId),
-          },
-        };
+          reason: request.body.reason ?? null,
+          cancelledAt: deps.now().getTime(),
+        });
+        request.log.info({ orderId, eventId: ids.eventId }, 'order cancellation requested');
+        return orderAccepted(orderId, ids, 'cancellation-requested');
       }),
   );
 
@@ -139,17 +130,17 @@ export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void
     (request, reply) =>
       accept(request, reply, idempotency, async () => {
         const { sku } = request.params;
-        const eventId = uuidv7();
-        const correlationId = request.id;
         const { name, priceCents, currency, active } = request.body;
-        await publisher.publish(
-          productUpdatedTopic,
+        const ids = await publish(request, productUpdatedTopic, sku, {
           sku,
-          { sku, name, priceCents, currency, active, updatedAt: deps.now().getTime() },
-          { correlationId, eventId },
-        );
-        request.log.info({ sku, eventId }, 'product updated');
-        return { status: 202, body: { sku, eventId, correlationId } };
+          name,
+          priceCents,
+          currency,
+          active,
+          updatedAt: deps.now().getTime(),
+        });
+        request.log.info({ sku, eventId: ids.eventId }, 'product updated');
+        return { status: 202, body: { sku, ...ids } };
       }),
   );
 }

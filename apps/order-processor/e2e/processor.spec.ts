@@ -1,7 +1,6 @@
 // order-processor as a real OS process against the real Kafka, registry and catalog topics.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import {
   allTopics,
@@ -24,7 +23,7 @@ import {
   RegistryCodec,
   registerSchemas,
 } from '@tideline/messaging';
-import { eventually, testInfra, testKafka, uniqueName } from '@tideline/testing';
+import { eventually, freePort, testInfra, testKafka, uniqueName } from '@tideline/testing';
 
 const infra = testInfra();
 const key = { id: uniqueName('key'), secret: randomBytes(32) };
@@ -40,16 +39,6 @@ const decisions = new Map<
   { topic: string; value: OrderConfirmed | OrderRejected; headers: Record<string, string> }
 >();
 let watcher: ReturnType<ReturnType<typeof testKafka>['consumer']>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startProcessor(env: Record<string, string> = {}) {
   const port = await freePort();

@@ -117,6 +117,9 @@ it('refuses an incompatible change and names the field; accepts a compatible one
     { ...order(2), channel: 'web' },
   ]);
   expect(v2Id).not.toBe(await codec.schemaId(v1));
+  // The consumer's synchronous path reads old records through the cached resolver too.
+  const v1Bytes = await codec.encode(v1, order(1));
+  expect(codec.decodeCached(compatible, v1Bytes)).toEqual({ value: { ...order(1), channel: null } });
 });
 
 it('reports an unknown schema id as a non-retryable TDL_MSG_UNKNOWN_SCHEMA_ID', async () => {

@@ -2,7 +2,7 @@ import { context, propagation } from '@opentelemetry/api';
 import type { TopicDescriptor } from '@tideline/contracts';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { RegistryCodec } from './codec';
-import { isMessagingError } from './errors';
+import { isMessagingError, kafkaUnavailable } from './errors';
 import { describeFailure, type Failure } from './failure';
 import {
   defaultRetryPolicy,
@@ -22,7 +22,7 @@ import {
 import { decodeInboundCached } from './inbound';
 import { silentLogger, type Logger } from './log';
 import { resetOffsets, type OffsetTarget } from './offsets-admin';
-import { Publisher, kafkaError, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
+import { Publisher, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
 import { BatchTransaction } from './transaction';
 import type { RecordSigner } from './signing';
 import { applyTopicPlan, planTopics } from './topic-admin';
@@ -238,7 +238,7 @@ export class TidelineConsumer {
     } catch (error) {
       this.state = 'crashed';
       await this.disconnectQuietly();
-      throw kafkaError(error);
+      throw kafkaUnavailable(error);
     }
     this.state = 'running';
   }
@@ -396,7 +396,7 @@ export class TidelineConsumer {
       // Transactional: nothing since the last commit is visible; those records run again.
       if (transaction) {
         done = transaction.committed;
-        await transaction.abort();
+        transaction.abort();
       }
       throw error;
     } finally {

@@ -46,6 +46,18 @@ export class MessagingError extends Error {
   }
 }
 
+/** An admin call that failed for a reason of Kafka's, not the caller's: Kafka did not answer. */
+export function kafkaUnavailable(error: unknown): MessagingError {
+  if (error instanceof MessagingError) return error;
+  return new MessagingError(
+    'TDL_MSG_KAFKA_UNAVAILABLE',
+    `Kafka did not answer: ${(error as Error).message}`,
+    {
+      cause: error,
+    },
+  );
+}
+
 export function isMessagingError(error: unknown, code?: MessagingErrorCode): error is MessagingError {
   return error instanceof MessagingError && (code === undefined || error.code === code);
 }

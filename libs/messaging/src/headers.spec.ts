@@ -86,7 +86,6 @@ describe('withoutFailureHeaders', () => {
     [HEADER.signature]: 'sig',
     [HEADER.signatureKeyId]: 'k1',
     [HEADER.traceparent]: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-    [HEADER.redrivenAt]: '2026-11-24T08:00:00.000Z',
     'x-custom': 'kept',
   };
   const failure: Headers = Object.fromEntries(FAILURE_HEADERS.map((name) => [name, `value of ${name}`]));

@@ -31,7 +31,6 @@ export const HEADER = {
   errorMessage: 'tdl-error-message',
   errorFingerprint: 'tdl-error-fingerprint',
   deadLetteredAt: 'tdl-dead-lettered-at',
-  redrivenAt: 'tdl-redriven-at',
 } as const;
 
 /** The failure headers a retry or dead-letter record adds; a redrive strips them. */

@@ -12,27 +12,17 @@ export interface InboundRecord {
 
 /**
  * Verifies and decodes one record of `topic` (the topic it was first written to, also for a
- * record read from a retry topic). Throws a MessagingError whose code says why the record
- * is unusable; only TDL_MSG_REGISTRY_UNAVAILABLE is retryable.
+ * record read from a retry topic); a verified tombstone decodes to null. Throws a
+ * MessagingError whose code says why the record is unusable; only
+ * TDL_MSG_REGISTRY_UNAVAILABLE is retryable.
  */
 export async function decodeInbound<Value>(
   codec: RegistryCodec,
   signer: RecordSigner,
   topic: TopicDescriptor<Value>,
   record: InboundRecord,
-): Promise<Value> {
-  return (await decodeInboundOrTombstone(codec, signer, topic, record, false)) as Value;
-}
-
-/** As decodeInbound, but a (verified) tombstone decodes to null when `tombstones` is true. */
-export async function decodeInboundOrTombstone<Value>(
-  codec: RegistryCodec,
-  signer: RecordSigner,
-  topic: TopicDescriptor<Value>,
-  record: InboundRecord,
-  tombstones = true,
 ): Promise<Value | null> {
-  const cached = decodeInboundCached(codec, signer, topic, record, tombstones);
+  const cached = decodeInboundCached(codec, signer, topic, record, true);
   if (cached) return cached.value;
   return record.value === null ? null : codec.decode(topic, record.value);
 }

@@ -1,5 +1,5 @@
 import { AssignerProtocol, type Admin, type ConsumerGroupState, type GroupDescription } from 'kafkajs';
-import { MessagingError } from './errors';
+import { MessagingError, kafkaUnavailable } from './errors';
 
 /** Where to move a consumer group's committed offsets on one topic. */
 export type OffsetTarget =
@@ -191,13 +191,7 @@ function kafkaError(error: unknown, context: { topic?: string; groupId?: string 
     return unknownTopic(context.topic, error);
   if (type === 'GROUP_ID_NOT_FOUND' && context.groupId !== undefined)
     return unknownGroup(context.groupId, error);
-  return new MessagingError(
-    'TDL_MSG_KAFKA_UNAVAILABLE',
-    `Kafka did not answer: ${(error as Error).message}`,
-    {
-      cause: error,
-    },
-  );
+  return kafkaUnavailable(error);
 }
 
 async function withKafka<T>(

@@ -1,6 +1,5 @@
-import net from 'node:net';
 import { orderPlacedTopic, type OrderPlaced } from '@tideline/contracts';
-import { readRecords, uniqueName } from '@tideline/testing';
+import { freePort, readRecords, uniqueName } from '@tideline/testing';
 import { isMessagingError, type MessagingError } from './errors';
 import { HEADER } from './headers';
 import { createKafka } from './kafka';
@@ -99,13 +98,7 @@ it('refuses to publish to a required-signing topic without a signing key', async
 it('rejects each publish with a typed error within its timeout when no broker answers, and reports nothing as sent', async () => {
   const topic = await fixture.topic(orderPlacedTopic);
   // A port that accepts nothing: the broker is down.
-  const port = await new Promise<number>((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as net.AddressInfo;
-      server.close(() => resolve(free));
-    });
-  });
+  const port = await freePort();
   const publisher = new Publisher({
     kafka: createKafka({ brokers: [`127.0.0.1:${port}`], clientId: uniqueName('down') }),
     codec: fixture.codec,

@@ -2,11 +2,10 @@ import type { TopicDescriptor } from '@tideline/contracts';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import type { RegistryCodec } from './codec';
-import { isMessagingError } from './errors';
+import { isMessagingError, kafkaUnavailable } from './errors';
 import { readHeaders } from './headers';
-import { decodeInboundOrTombstone } from './inbound';
+import { decodeInbound } from './inbound';
 import { silentLogger, type Logger } from './log';
-import { kafkaError } from './publisher';
 import type { RecordSigner } from './signing';
 
 export interface TableOptions<Value> {
@@ -111,7 +110,7 @@ export class Table<Value> {
       });
     } catch (error) {
       await this.stop();
-      throw kafkaError(error);
+      throw kafkaUnavailable(error);
     }
   }
 
@@ -129,16 +128,11 @@ export class Table<Value> {
         this.skip(batch.partition, message.offset, 'record has no key');
       } else {
         try {
-          const value = await decodeInboundOrTombstone(
-            this.options.codec,
-            this.options.signer,
-            this.options.topic,
-            {
-              key: message.key,
-              value: message.value,
-              headers: readHeaders(message.headers),
-            },
-          );
+          const value = await decodeInbound(this.options.codec, this.options.signer, this.options.topic, {
+            key: message.key,
+            value: message.value,
+            headers: readHeaders(message.headers),
+          });
           if (value === null) {
             if (this.rows.delete(key)) this.stats.deleted += 1;
           } else {

@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { MessagingError } from './errors';
+import { MessagingError, kafkaUnavailable } from './errors';
 import type { ManagedTopic } from './group-topics';
 
 /** The topic-level configs Tideline manages; anything else on a topic is left alone. */
@@ -24,15 +24,6 @@ export interface TopicPlan {
   changes: boolean;
   /** Differences that cannot be applied in place (e.g. fewer partitions). */
   conflicts: TopicAction[];
-}
-
-function kafkaUnavailable(error: unknown): MessagingError {
-  if (error instanceof MessagingError) return error;
-  return new MessagingError(
-    'TDL_MSG_KAFKA_UNAVAILABLE',
-    `Kafka did not answer: ${(error as Error).message}`,
-    { cause: error },
-  );
 }
 
 /** Compares the catalog's topics with the cluster. Changes nothing. */

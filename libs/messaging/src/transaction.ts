@@ -64,8 +64,7 @@ export class BatchTransaction {
   }
 
   /** Drops what was collected since the last commit (the records will run again). */
-  async abort(): Promise<void> {
+  abort(): void {
     this.records = [];
-    return Promise.resolve();
   }
 }

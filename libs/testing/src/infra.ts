@@ -51,3 +51,15 @@ export async function probeInfra(infra: TestInfra): Promise<ProbeResult> {
   ]);
   return { kafka, registry, postgres };
 }
+
+/** A 127.0.0.1 port nothing listens on right now (for a child service, or a dead broker). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

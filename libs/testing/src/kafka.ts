@@ -1,5 +1,5 @@
 import { defineTopic, type TopicDescriptor } from '@tideline/contracts';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { testInfra } from './infra';
 import { uniqueName, uniqueTopicName } from './names';
 
@@ -86,50 +86,48 @@ export interface ReadRecord {
   headers: Record<string, string>;
 }
 
+function toReadRecord(topic: string, partition: number, message: KafkaMessage): ReadRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) headers[name] = value.toString();
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    key: message.key,
+    value: message.value,
+    headers,
+  };
+}
+
 /**
- * Reads a topic from the earliest offset with a throwaway group until `count` records
- * arrived (or fails after `timeoutMs`), for assertions on what is really in the topic.
+ * Reads `topic` from the earliest offset with a throwaway group, handing each record to
+ * `take` until it returns true; fails after `timeoutMs` with `progress()` in the message.
  */
-export async function readRecords(
+async function readUntil(
   topic: string,
-  count: number,
-  { timeoutMs = 20_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
-): Promise<ReadRecord[]> {
+  take: (record: ReadRecord) => boolean,
+  progress: () => string,
+  { timeoutMs, kafka }: { timeoutMs: number; kafka: Kafka },
+): Promise<void> {
   const consumer = kafka.consumer({
     groupId: uniqueName('read'),
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
   });
-  const records: ReadRecord[] = [];
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () =>
-          reject(new Error(`read ${records.length} of ${count} records from ${topic} in ${timeoutMs} ms`)),
+        () => reject(new Error(`${progress()} from ${topic} in ${timeoutMs} ms`)),
         timeoutMs,
       );
-      if (count === 0) {
-        clearTimeout(timer);
-        resolve();
-      }
       void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const headers: Record<string, string> = {};
-          for (const [name, value] of Object.entries(message.headers ?? {})) {
-            if (value !== undefined) headers[name] = value.toString();
-          }
-          records.push({
-            topic,
-            partition,
-            offset: message.offset,
-            timestamp: message.timestamp,
-            key: message.key,
-            value: message.value,
-            headers,
-          });
-          if (records.length >= count) {
+        eachMessage: ({ partition, message }) => {
+          if (take(toReadRecord(topic, partition, message))) {
             clearTimeout(timer);
             resolve();
           }
@@ -137,8 +135,65 @@ export async function readRecords(
         },
       });
     });
-    return records;
   } finally {
     await consumer.disconnect();
   }
+}
+
+/**
+ * Reads a topic from the earliest offset until `count` records arrived (or fails after
+ * `timeoutMs`), for assertions on what is really in the topic.
+ */
+export async function readRecords(
+  topic: string,
+  count: number,
+  { timeoutMs = 20_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
+): Promise<ReadRecord[]> {
+  const records: ReadRecord[] = [];
+  if (count === 0) return records;
+  await readUntil(
+    topic,
+    (record) => records.push(record) >= count,
+    () => `read ${records.length} of ${count} records`,
+    { timeoutMs, kafka },
+  );
+  return records;
+}
+
+/**
+ * Every record with `key` that a shared topic holds right now: reads each partition up to
+ * the end offset it had when called, so a missing record is proven missing, not just not
+ * seen yet. For catalog topics that other tests and services share.
+ */
+export async function recordsWithKey(
+  topic: string,
+  key: string,
+  { timeoutMs = 30_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
+): Promise<ReadRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    ends = new Map(
+      offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  const found: ReadRecord[] = [];
+  if (ends.size === 0) return found;
+  const pending = new Set(ends.keys());
+  await readUntil(
+    topic,
+    (record) => {
+      if (record.key?.toString() === key) found.push(record);
+      const end = ends.get(record.partition);
+      if (end !== undefined && BigInt(record.offset) >= end - 1n) pending.delete(record.partition);
+      return pending.size === 0;
+    },
+    () => `did not reach the end of ${pending.size} partitions`,
+    { timeoutMs, kafka },
+  );
+  return found;
 }

@@ -1,25 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
-import { eventually } from '@tideline/testing';
+import { eventually, freePort } from '@tideline/testing';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 export const mainPath = path.join(repoRoot, 'apps', 'order-api', 'src', 'main.ts');
 
 /** The arguments that run order-api from its TypeScript sources, as in development. */
 export const nodeArgs = ['--conditions=@tideline/source', '--import', 'tsx', mainPath];
-
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** order-api as a real child process on a free port. */
 export class AppProcess {
