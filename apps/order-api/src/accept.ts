@@ -1,9 +1,15 @@
+import { problem, sendProblem } from '@tideline/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requestHash, type IdempotencyStore } from './idempotency';
-import { problem, problemTypes, sendProblem } from './problem';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'idempotent-replayed';
+
+/** Problem types of Idempotency-Key refusals (the generic ones are @tideline/http's problemTypes). */
+const idempotencyProblemTypes = {
+  mismatch: 'urn:tideline:problem:idempotency-key-reused',
+  inFlight: 'urn:tideline:problem:idempotency-key-in-flight',
+} as const;
 
 /** What a command answers once its event is in the log. */
 export interface Accepted {
@@ -43,7 +49,7 @@ export async function accept(
       return sendProblem(
         reply,
         problem(request, {
-          type: problemTypes.idempotencyMismatch,
+          type: idempotencyProblemTypes.mismatch,
           title: 'Idempotency-Key reused',
           status: 422,
           detail: 'This Idempotency-Key was used with a different request. Use a new key for a new request.',
@@ -51,13 +57,14 @@ export async function accept(
       );
     case 'in-flight':
       return sendProblem(
-        reply.header('retry-after', '1'),
+        reply,
         problem(request, {
-          type: problemTypes.idempotencyInFlight,
+          type: idempotencyProblemTypes.inFlight,
           title: 'Request in flight',
           status: 409,
           detail: 'A request with this Idempotency-Key is still being processed. Retry after it finished.',
         }),
+        { retryAfterSeconds: 1 },
       );
     case 'claimed':
       break;

@@ -1,15 +1,19 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  createHttpApp,
+  problem,
+  problemSchema,
+  registerHealthRoutes,
+  sendProblem,
+  type ReadinessCheck,
+} from '@tideline/http';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ANONYMOUS, ApiKeyVerifier, presentedKey, type Principal } from './auth';
 import type { OrderApiConfig } from './config';
-import { CORRELATION_HEADER, correlationIdFrom } from './correlation';
-import { handleError, handleNotFound } from './http-errors';
+import { dependencyUnavailable } from './http-errors';
 import type { IdempotencyStore } from './idempotency';
-import { problem, sendProblem } from './problem';
-import type { ReadinessCheck } from './readiness';
-import { registerHealthRoutes, registerWriteRoutes, type EventPublisher } from './routes';
-import { problemSchema } from './schemas';
+import { registerWriteRoutes, type EventPublisher } from './routes';
 
 export type { EventPublisher } from './routes';
 
@@ -45,29 +49,19 @@ const WWW_AUTHENTICATE = 'Bearer realm="order-api"';
 
 /** The order API as a fastify instance, ready to `inject` or `listen`. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.logger,
-    // The request id is the correlation id: it labels every request log line.
-    genReqId: (raw) => correlationIdFrom(raw.headers),
-    requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
+  const app = createHttpApp({
+    logger: deps.logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    ajv: {
-      // Report every bad field, and reject (not strip, not coerce) what does not fit.
-      customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false, useDefaults: false },
-    },
+    unavailable: dependencyUnavailable,
   });
 
   // JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', ANONYMOUS);
   app.addSchema(problemSchema);
-  app.setErrorHandler(handleError);
-  app.setNotFoundHandler(handleNotFound);
 
   const verifier = new ApiKeyVerifier(config.API_KEYS);
   app.addHook('onRequest', async (request, reply) => {
-    void reply.header(CORRELATION_HEADER, request.id);
     if (!request.routeOptions.config.auth || config.AUTH_DISABLED) return;
     const presented = presentedKey(request.headers);
     const principal = verifier.verify(presented);
@@ -115,16 +109,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const routeDeps = {
+  registerWriteRoutes(app, {
     publisher: deps.publisher,
     idempotency: deps.idempotency,
-    readiness: deps.readiness,
     projectionUrl: config.PROJECTION_URL,
-    readinessTimeoutMs: deps.readinessTimeoutMs ?? 2000,
     now: deps.now ?? (() => new Date()),
-  };
-  registerWriteRoutes(app, routeDeps);
-  registerHealthRoutes(app, routeDeps);
+  });
+  registerHealthRoutes(app, { checks: deps.readiness, timeoutMs: deps.readinessTimeoutMs });
   await app.ready();
   return app;
 }

@@ -1,6 +1,10 @@
 import {
   ConfigError,
   databaseUrl,
+  flag,
+  host,
+  integer,
+  port,
   infrastructureVariables,
   loadConfig,
   logLevel,
@@ -15,20 +19,6 @@ import { z } from 'zod';
 export const producedTopics = [orderPlacedTopic, orderCancelledTopic, productUpdatedTopic] as const;
 
 const MIN_API_KEY_LENGTH = 16;
-
-function integer(fallback: number, min: number, max: number) {
-  return z
-    .string()
-    .default(String(fallback))
-    .refine((raw) => /^\d+$/.test(raw.trim()), `must be a whole number from ${min} to ${max}`)
-    .transform((raw) => Number(raw.trim()))
-    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
-}
-
-const flag = z
-  .enum(['true', 'false'], { error: 'must be true or false' })
-  .default('false')
-  .transform((raw) => raw === 'true');
 
 const apiKeys = z
   .string()
@@ -45,8 +35,8 @@ const apiKeys = z
   );
 
 export const orderApiVariables = {
-  PORT: integer(3000, 0, 65535),
-  HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
+  PORT: port(3000),
+  HOST: host,
   ...infrastructureVariables,
   DATABASE_URL: databaseUrl,
   ...signingVariables,

@@ -1,15 +1,15 @@
 import { ConfigError } from '@tideline/config';
+import { createServiceLogger } from '@tideline/http';
 import { createKafka, exitOnSignal, Publisher, RegistryCodec, signerFromConfig } from '@tideline/messaging';
 import { buildApp } from './app';
 import { loadOrderApiConfig, producedTopics, type OrderApiConfig } from './config';
 import { createIdempotencyPool, PgIdempotencyStore } from './idempotency-store';
-import { createLogger } from './logger';
 
 const HOUR_MS = 3_600_000;
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
 async function main(config: OrderApiConfig): Promise<void> {
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createServiceLogger('order-api', config.LOG_LEVEL);
   if (config.AUTH_DISABLED)
     logger.warn({}, 'AUTH_DISABLED=true: the write endpoints accept requests without an API key');
 

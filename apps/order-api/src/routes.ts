@@ -8,14 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { accept, type Accepted } from './accept';
 import type { IdempotencyStore } from './idempotency';
-import { checkReadiness, type ReadinessCheck } from './readiness';
-import {
-  cancelOrderSchema,
-  healthzSchema,
-  placeOrderSchema,
-  putProductSchema,
-  readyzSchema,
-} from './schemas';
+import { cancelOrderSchema, placeOrderSchema, putProductSchema } from './schemas';
 
 /** The one Publisher method order-api calls; resolves only once Kafka acknowledged the record. */
 export interface EventPublisher {
@@ -30,10 +23,8 @@ export interface EventPublisher {
 export interface RouteDeps {
   publisher: EventPublisher;
   idempotency: IdempotencyStore;
-  readiness: Readonly<Record<string, ReadinessCheck>>;
   /** Base URL of order-projection, whose API serves the links of an accepted order. */
   projectionUrl: string;
-  readinessTimeoutMs: number;
   now: () => Date;
 }
 
@@ -143,16 +134,4 @@ export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void
         return { status: 202, body: { sku, ...ids } };
       }),
   );
-}
-
-export function registerHealthRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  app.get('/healthz', { schema: healthzSchema, logLevel: 'warn' }, () => ({ status: 'ok' }));
-
-  app.get('/readyz', { schema: readyzSchema, logLevel: 'warn' }, async (request, reply) => {
-    const report = await checkReadiness(deps.readiness, deps.readinessTimeoutMs);
-    if (!report.ready) request.log.warn({ checks: report.checks }, 'not ready');
-    return reply
-      .code(report.ready ? 200 : 503)
-      .send({ status: report.ready ? 'ready' : 'not-ready', checks: report.checks });
-  });
 }

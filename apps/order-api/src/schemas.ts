@@ -53,33 +53,7 @@ export const writeHeaders = {
   },
 } as const;
 
-export const problemSchema = {
-  $id: 'Problem',
-  type: 'object',
-  description: 'RFC 9457 problem details (application/problem+json).',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    correlationId: { type: 'string' },
-    code: { type: 'string', description: 'Error code of the failed dependency, for 503s.' },
-    errors: {
-      type: 'array',
-      description: 'Each bad field of a 400.',
-      items: {
-        type: 'object',
-        properties: {
-          field: { type: 'string', examples: ['items[0].quantity'] },
-          message: { type: 'string' },
-        },
-      },
-    },
-  },
-  required: ['type', 'title', 'status'],
-} as const;
-
+// The Problem schema is @tideline/http's problemSchema, which app.ts adds to the instance.
 const problemRef = { $ref: 'Problem#' } as const;
 
 const writeProblems = {
@@ -202,36 +176,5 @@ export const putProductSchema = {
       required: ['sku', 'eventId', 'correlationId'],
     },
     ...writeProblems,
-  },
-} as const;
-
-const readinessChecks = {
-  type: 'object',
-  additionalProperties: {
-    type: 'object',
-    properties: { ok: { type: 'boolean' }, error: { type: 'string' } },
-    required: ['ok'],
-  },
-} as const;
-
-export const healthzSchema = {
-  summary: 'Liveness: the process answers',
-  tags: ['health'],
-  response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } } },
-} as const;
-
-export const readyzSchema = {
-  summary: 'Readiness: Kafka connected, schemas found at the registry, PostgreSQL answering',
-  tags: ['health'],
-  response: {
-    200: {
-      type: 'object',
-      properties: { status: { type: 'string', enum: ['ready'] }, checks: readinessChecks },
-    },
-    503: {
-      description: 'Not ready: `checks` says which dependency failed and why.',
-      type: 'object',
-      properties: { status: { type: 'string', enum: ['not-ready'] }, checks: readinessChecks },
-    },
   },
 } as const;

@@ -1,4 +1,12 @@
-import { infrastructureVariables, loadConfig, logLevel, signingVariables, type Env } from '@tideline/config';
+import {
+  host,
+  infrastructureVariables,
+  loadConfig,
+  logLevel,
+  port,
+  signingVariables,
+  type Env,
+} from '@tideline/config';
 import { z } from 'zod';
 
 const positiveInt = z.coerce.number().int('must be a whole number').positive('must be positive');
@@ -8,13 +16,8 @@ export const processorVariables = {
   ...signingVariables,
   LOG_LEVEL: logLevel,
   /** Health and readiness (and, later, metrics) HTTP port. */
-  PORT: z.coerce
-    .number()
-    .int()
-    .min(1, 'must be a port 1-65535')
-    .max(65535, 'must be a port 1-65535')
-    .default(3001),
-  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port(3001),
+  HOST: host,
   GROUP_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')

@@ -2,6 +2,10 @@ export { ConfigError, loadConfig } from './load-config';
 export type { Env } from './load-config';
 export {
   databaseUrl,
+  flag,
+  host,
+  integer,
+  port,
   infrastructureVariables,
   kafkaBrokers,
   logLevel,

@@ -119,3 +119,25 @@ export const signingVariables = {
         : { problem: `policy "${value}" for ${topic} is not required, optional or off` },
   ),
 };
+
+/** A whole number in [min, max], written in decimal digits only (no `1e3`, no `0x10`). */
+export function integer(fallback: number, min: number, max: number) {
+  return z
+    .string()
+    .default(String(fallback))
+    .refine((raw) => /^\d+$/.test(raw.trim()), `must be a whole number from ${min} to ${max}`)
+    .transform((raw) => Number(raw.trim()))
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+}
+
+/** `true` or `false`, nothing else. */
+export const flag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .default('false')
+  .transform((raw) => raw === 'true');
+
+/** A TCP port to listen on (0: any free port). */
+export const port = (fallback: number) => integer(fallback, 0, 65535);
+
+/** The interface to listen on. */
+export const host = z.string().trim().min(1, 'must not be empty').default('127.0.0.1');

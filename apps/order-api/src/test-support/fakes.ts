@@ -1,9 +1,9 @@
 import type { TopicDescriptor } from '@tideline/contracts';
+import { createServiceLogger } from '@tideline/http';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { EventPublisher } from '../app';
 import type { ClaimResult, ClaimTicket, IdempotencyStore, StoredResponse } from '../idempotency';
-import { createLogger } from '../logger';
 
 export interface PublishedEvent {
   topic: string;
@@ -109,7 +109,7 @@ export function capturingLogger(): { logger: Logger; lines: () => Record<string,
       callback();
     },
   });
-  const logger = createLogger('info', sink);
+  const logger = createServiceLogger('order-api', 'info', sink);
   return {
     logger,
     lines: () =>

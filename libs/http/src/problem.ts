@@ -20,12 +20,41 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** Problem types specific to this API; the others are `about:blank` (the status says it all). */
+/**
+ * Problem types every service uses; the others are `about:blank` (the status says it all).
+ * A service adds its own next to these (`{ ...problemTypes, mine: 'urn:tideline:problem:…' }`).
+ */
 export const problemTypes = {
   validation: 'urn:tideline:problem:validation-failed',
   unavailable: 'urn:tideline:problem:dependency-unavailable',
-  idempotencyMismatch: 'urn:tideline:problem:idempotency-key-reused',
-  idempotencyInFlight: 'urn:tideline:problem:idempotency-key-in-flight',
+} as const;
+
+/** {@link Problem} as a JSON schema: `app.addSchema(problemSchema)`, then `{ $ref: 'Problem#' }` in route schemas. */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details (application/problem+json).',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    correlationId: { type: 'string' },
+    code: { type: 'string', description: 'Error code of the failed dependency, for 503s.' },
+    errors: {
+      type: 'array',
+      description: 'Each bad field of a 400.',
+      items: {
+        type: 'object',
+        properties: {
+          field: { type: 'string', examples: ['items[0].quantity'] },
+          message: { type: 'string' },
+        },
+      },
+    },
+  },
+  required: ['type', 'title', 'status'],
 } as const;
 
 export function problem(
@@ -40,8 +69,17 @@ export function problem(
   };
 }
 
-/** Sends a problem as `application/problem+json`; pre-serialized, so no response schema trims it. */
-export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+/**
+ * Sends a problem as `application/problem+json`; pre-serialized, so no response schema trims it.
+ * `retryAfterSeconds` adds `Retry-After`: the request may succeed if the client tries it again then.
+ */
+export function sendProblem(
+  reply: FastifyReply,
+  body: Problem,
+  options: { retryAfterSeconds?: number } = {},
+): FastifyReply {
+  if (options.retryAfterSeconds !== undefined)
+    void reply.header('retry-after', String(options.retryAfterSeconds));
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
