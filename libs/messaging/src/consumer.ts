@@ -3,7 +3,7 @@ import type { TopicDescriptor } from '@tideline/contracts';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
-import { describeFailure, type Failure } from './failure';
+import { describeFailure, failureHeaders, type Failure } from './failure';
 import {
   defaultRetryPolicy,
   deadLetterTopicName,
@@ -531,24 +531,19 @@ export class TidelineConsumer {
     const now = Date.now();
     const tier = attempt; // after attempt n fails, the record goes to retry tier n
     const toRetry = failure.retryable && tier <= this.retryTopics.length;
-    const forwarded: Headers = {
-      ...headers,
-      [HEADER.group]: this.options.groupId,
-      [HEADER.originalTopic]: sourceTopic,
-      [HEADER.originalPartition]: retried ? (headers[HEADER.originalPartition] ?? '') : String(partition),
-      [HEADER.originalOffset]: retried ? (headers[HEADER.originalOffset] ?? '') : message.offset,
-      [HEADER.originalTimestamp]: retried ? (headers[HEADER.originalTimestamp] ?? '') : message.timestamp,
-      [HEADER.attempts]: String(attempt),
-      [HEADER.firstFailureAt]: headers[HEADER.firstFailureAt] ?? new Date(now).toISOString(),
-      [HEADER.lastFailureAt]: new Date(now).toISOString(),
-      [HEADER.errorCode]: failure.code,
-      [HEADER.errorMessage]: failure.message.slice(0, 1000),
-      [HEADER.errorFingerprint]: failure.fingerprint,
-    };
-    delete forwarded[HEADER.retryDueAt];
     const target = (toRetry ? this.retryTopics[tier - 1] : undefined) ?? this.deadLetterTopic;
-    if (toRetry) forwarded[HEADER.retryDueAt] = String(now + (this.policy.delaysMs[tier - 1] ?? 0));
-    else forwarded[HEADER.deadLetteredAt] = new Date(now).toISOString();
+    const forwarded = failureHeaders({
+      groupId: this.options.groupId,
+      topic,
+      partition,
+      message,
+      headers,
+      retried,
+      attempt,
+      failure,
+      now,
+      retryDueAt: toRetry ? now + (this.policy.delaysMs[tier - 1] ?? 0) : undefined,
+    });
     await output({ topic: target, key: message.key, value: message.value, headers: forwarded });
     const fields = {
       groupId: this.options.groupId,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { HEADER, type Headers } from './headers';
 
 /**
  * A handler's way to say what went wrong: `retryable: false` sends the record to the
@@ -66,4 +67,51 @@ export function fingerprint(topic: string, code: string, message: string): strin
     .replace(/\d+(\.\d+)?/g, '<n>')
     .slice(0, 500);
   return createHash('sha256').update(`${topic}\n${code}\n${shape}`).digest('hex').slice(0, 16);
+}
+
+/** The parts of a consumed record that failure headers describe. */
+export interface FailedMessage {
+  offset: string;
+  timestamp: string;
+}
+
+/**
+ * The headers of a failed record on its way to a retry tier (`retryDueAt` given) or the
+ * dead-letter topic: its own headers plus where it came from (the first topic, also when it
+ * failed again on a retry topic), how often it failed, when, and why.
+ */
+export function failureHeaders(args: {
+  groupId: string;
+  /** The topic and partition it was read from now. */
+  topic: string;
+  partition: number;
+  message: FailedMessage;
+  headers: Headers;
+  /** It was read from a retry topic: its original-* headers are kept. */
+  retried: boolean;
+  attempt: number;
+  failure: Failure;
+  now: number;
+  retryDueAt?: number | undefined;
+}): Headers {
+  const { headers, retried, message, failure, now } = args;
+  const forwarded: Headers = {
+    ...headers,
+    [HEADER.group]: args.groupId,
+    [HEADER.originalTopic]: retried ? (headers[HEADER.originalTopic] ?? args.topic) : args.topic,
+    [HEADER.originalPartition]: retried ? (headers[HEADER.originalPartition] ?? '') : String(args.partition),
+    [HEADER.originalOffset]: retried ? (headers[HEADER.originalOffset] ?? '') : message.offset,
+    [HEADER.originalTimestamp]: retried ? (headers[HEADER.originalTimestamp] ?? '') : message.timestamp,
+    [HEADER.attempts]: String(args.attempt),
+    [HEADER.firstFailureAt]: headers[HEADER.firstFailureAt] ?? new Date(now).toISOString(),
+    [HEADER.lastFailureAt]: new Date(now).toISOString(),
+    [HEADER.errorCode]: failure.code,
+    [HEADER.errorMessage]: failure.message.slice(0, 1000),
+    [HEADER.errorFingerprint]: failure.fingerprint,
+  };
+  delete forwarded[HEADER.retryDueAt];
+  delete forwarded[HEADER.deadLetteredAt];
+  if (args.retryDueAt !== undefined) forwarded[HEADER.retryDueAt] = String(args.retryDueAt);
+  else forwarded[HEADER.deadLetteredAt] = new Date(now).toISOString();
+  return forwarded;
 }

@@ -46,7 +46,7 @@ export type {
   StartPosition,
   Subscription,
 } from './consumer';
-export { ProcessingError, describeFailure, fingerprint } from './failure';
+export { ProcessingError, describeFailure, failureHeaders, fingerprint } from './failure';
 export type { Failure } from './failure';
 export { Table, createTable } from './table';
 export type { TableOptions, TableStats } from './table';
@@ -62,3 +62,12 @@ export { exitOnSignal } from './shutdown';
 export type { ShutdownOptions } from './shutdown';
 export { silentLogger } from './log';
 export type { Logger } from './log';
+export { ProjectionConsumer, createProjectionConsumer } from './projection-consumer';
+export type {
+  ProjectionBatch,
+  ProjectionConsumerOptions,
+  ProjectionConsumerState,
+  ProjectionConsumerStatus,
+  ProjectionRecord,
+  ProjectionStore,
+} from './projection-consumer';

@@ -1,0 +1,282 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { createHttpApp, problem, problemSchema, registerHealthRoutes, sendProblem } from '@tideline/http';
+import { attachWebSocket, openSse, resumePoint, type SubscriptionRequest } from '@tideline/realtime';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { dashboardHtml } from './dashboard';
+import type { OrderProjection } from './projection';
+import { decodeCursor } from './queries';
+import { isTransientPgError } from '@tideline/projections';
+
+export interface ProjectionAppOptions {
+  projection: OrderProjection;
+  logger: FastifyBaseLogger;
+  /** Longest `timeout` a read-your-writes GET may ask for. */
+  maxWaitMs: number;
+}
+
+const ID_PATTERN = '^[A-Za-z0-9._:-]{1,100}$';
+const idParam = { type: 'string', pattern: ID_PATTERN } as const;
+const problemResponse = { $ref: 'Problem#' } as const;
+
+const orderSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    orderId: { type: 'string' },
+    customerId: { type: ['string', 'null'] },
+    status: { type: 'string', enum: ['pending', 'confirmed', 'cancelled', 'rejected'] },
+  },
+} as const;
+
+/** The query API, the SSE streams, the WebSocket endpoint and the dashboard. */
+export async function buildApp(options: ProjectionAppOptions): Promise<FastifyInstance> {
+  const { projection } = options;
+  const app = createHttpApp({
+    logger: options.logger,
+    unavailable: (error) =>
+      isTransientPgError(error)
+        ? { code: 'TDL_PROJ_DATABASE_UNAVAILABLE', detail: 'PostgreSQL did not answer. Retry.' }
+        : undefined,
+  });
+  app.addSchema(problemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'order-projection',
+        version: '0.1.0',
+        description:
+          'Reads of Tideline orders: the read model built from the order events, and live streams of its changes (SSE, WebSocket at /ws).',
+      },
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/', { schema: { hide: true } }, (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(dashboardHtml),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { waitFor?: string; timeout?: number } }>(
+    '/orders/:id',
+    {
+      schema: {
+        summary: 'One order, with its lines, totals, status and timeline',
+        description:
+          'With `waitFor=<eventId>` (the eventId order-api answered with), answers once that event is applied, or 504 after `timeout` ms: read-your-writes.',
+        params: { type: 'object', properties: { id: idParam }, required: ['id'] },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            waitFor: { type: 'string', pattern: ID_PATTERN },
+            timeout: { type: 'string', pattern: '^\\d{1,6}$' },
+          },
+        },
+        response: { 200: orderSchema, 400: problemResponse, 404: problemResponse, 504: problemResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { waitFor } = request.query;
+      if (waitFor !== undefined) {
+        const timeout = Math.min(Number(request.query.timeout ?? 5_000), options.maxWaitMs);
+        const applied = await projection.waitFor(id, waitFor, timeout);
+        if (!applied) {
+          return sendProblem(
+            reply,
+            problem(request, {
+              title: 'Gateway Timeout',
+              status: 504,
+              detail: `Event ${waitFor} was not applied to order ${id} within ${timeout} ms. Retry, or follow /orders/${id}/stream.`,
+            }),
+          );
+        }
+      }
+      const order = await projection.queries.order(id);
+      if (order === undefined)
+        return notFound(request, reply, `No order ${id} (yet: events may still be on their way).`);
+      return order.document;
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { cursor?: string; limit?: string } }>(
+    '/customers/:id/orders',
+    {
+      schema: {
+        summary: "A customer's orders, newest first, a page at a time",
+        params: { type: 'object', properties: { id: idParam }, required: ['id'] },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,300}$' },
+            limit: { type: 'string', pattern: '^(100|[1-9][0-9]?)$', description: '1-100, default 20' },
+          },
+        },
+        response: { 400: problemResponse },
+      },
+    },
+    async (request, reply) => {
+      const { cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      if (cursor !== undefined && after === undefined) {
+        return sendProblem(
+          reply,
+          problem(request, {
+            title: 'Invalid request',
+            status: 400,
+            type: 'urn:tideline:problem:validation-failed',
+            detail: '1 field is invalid: cursor.',
+            errors: [{ field: 'querystring.cursor', message: 'is not a cursor this API issued' }],
+          }),
+        );
+      }
+      return projection.queries.customerOrders(request.params.id, Number(request.query.limit ?? 20), after);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/customers/:id/summary',
+    {
+      schema: {
+        summary: "A customer's orders counted by status, and confirmed spend per currency",
+        params: { type: 'object', properties: { id: idParam }, required: ['id'] },
+        response: { 400: problemResponse, 404: problemResponse },
+      },
+    },
+    async (request, reply) => {
+      const summary = await projection.queries.customerSummary(request.params.id);
+      if (summary === undefined)
+        return notFound(request, reply, `No orders of customer ${request.params.id}.`);
+      return summary;
+    },
+  );
+
+  app.get('/stats', { schema: { summary: 'Order counts by status, consumer lag, streams' } }, async () => {
+    const [totals, lag] = await Promise.all([
+      projection.queries.totals(),
+      projection.lag().catch(() => null),
+    ]);
+    return {
+      ...totals,
+      lag,
+      consumer: projection.consumer.status(),
+      feed: { head: projection.feed.head },
+      streams: projection.hub.stats(),
+    };
+  });
+
+  const stream = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    subscription: Omit<SubscriptionRequest, 'afterId'>,
+  ) => {
+    let afterId: number | undefined;
+    try {
+      afterId = resumePoint(
+        request.headers['last-event-id'],
+        (request.query as { lastEventId?: string }).lastEventId,
+      );
+    } catch (error) {
+      return sendProblem(
+        reply,
+        problem(request, {
+          title: 'Invalid request',
+          status: 400,
+          type: 'urn:tideline:problem:validation-failed',
+          detail: '1 field is invalid: Last-Event-ID.',
+          errors: [{ field: 'headers.last-event-id', message: (error as Error).message }],
+        }),
+      );
+    }
+    reply.hijack();
+    const sink = openSse(reply.raw, { headers: { 'x-correlation-id': request.id } });
+    let unsubscribe: (() => void) | undefined;
+    let gone = false;
+    void sink.closed.then(() => {
+      gone = true;
+      unsubscribe?.();
+    });
+    projection.hub
+      .subscribe(sink, { ...subscription, afterId })
+      .then((stop) => {
+        if (gone) stop();
+        else unsubscribe = stop;
+      })
+      .catch((error: unknown) => {
+        request.log.warn({ err: error }, 'stream could not be served');
+        sink.close();
+      });
+    return reply;
+  };
+
+  const streamQuery = {
+    type: 'object',
+    additionalProperties: false,
+    properties: { lastEventId: { type: 'string' }, customerId: idParam },
+  } as const;
+
+  app.get<{ Params: { id: string } }>(
+    '/orders/:id/stream',
+    {
+      schema: {
+        summary: "An order's changes as server-sent events (its history first)",
+        description:
+          'Each `order-changed` event has an id; reconnect with Last-Event-ID (EventSource does) to receive exactly the changes missed.',
+        params: { type: 'object', properties: { id: idParam }, required: ['id'] },
+        querystring: streamQuery,
+      },
+    },
+    (request, reply) => stream(request, reply, { key: `order:${request.params.id}`, from: 'start' }),
+  );
+
+  app.get<{ Querystring: { customerId?: string } }>(
+    '/stream',
+    {
+      schema: {
+        summary: "Changes of a customer's orders (or of all orders) as server-sent events, from now on",
+        querystring: streamQuery,
+      },
+    },
+    (request, reply) =>
+      stream(request, reply, {
+        key: request.query.customerId === undefined ? undefined : `customer:${request.query.customerId}`,
+        from: 'now',
+      }),
+  );
+
+  registerHealthRoutes(app, { checks: () => projection.readiness() });
+
+  const sockets = attachWebSocket(app.server, {
+    hub: projection.hub,
+    resolve: resolveFeed,
+    onError: (error) => options.logger.warn({ err: error }, 'websocket error'),
+  });
+  app.addHook('preClose', async () => {
+    await sockets.close();
+    projection.hub.closeAll();
+  });
+  await app.ready();
+  return app;
+}
+
+const FEED_ID = new RegExp(ID_PATTERN);
+
+/** WebSocket feed names: `order:<id>` (history first), `customer:<id>` and `all` (from now). */
+export function resolveFeed(feed: string): Omit<SubscriptionRequest, 'afterId'> | { error: string } {
+  if (feed === 'all') return { key: undefined, from: 'now' };
+  const [kind, ...rest] = feed.split(':');
+  const id = rest.join(':');
+  if ((kind === 'order' || kind === 'customer') && FEED_ID.test(id))
+    return { key: `${kind}:${id}`, from: kind === 'order' ? 'start' : 'now' };
+  return { error: 'must be "order:<id>", "customer:<id>" or "all"' };
+}
+
+function notFound(request: FastifyRequest, reply: FastifyReply, detail: string): FastifyReply {
+  return sendProblem(reply, problem(request, { title: 'Not Found', status: 404, detail }));
+}

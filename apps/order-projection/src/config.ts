@@ -1,0 +1,43 @@
+import {
+  databaseUrl,
+  host,
+  infrastructureVariables,
+  integer,
+  loadConfig,
+  logLevel,
+  port,
+  signingVariables,
+  type Env,
+} from '@tideline/config';
+import { z } from 'zod';
+
+export const projectionVariables = {
+  PORT: port(3002),
+  HOST: host,
+  ...infrastructureVariables,
+  DATABASE_URL: databaseUrl,
+  ...signingVariables,
+  LOG_LEVEL: logLevel,
+  /** The consumer group, and the name the projection's positions and change feed are kept under. */
+  GROUP_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')
+    .default('order-projection'),
+  /** Most records applied in one PostgreSQL transaction. */
+  MAX_BATCH_RECORDS: integer(500, 1, 10_000),
+  /** A stream client with more unsent bytes than this is dropped (and told to resume). */
+  STREAM_MAX_BUFFERED_BYTES: integer(1024 * 1024, 1024, 256 * 1024 * 1024),
+  /** Change-feed entries older than this are pruned; a resume from before gets a `reset`. */
+  FEED_RETENTION_HOURS: integer(24 * 7, 1, 24 * 365),
+  /** Longest `timeout` a read-your-writes GET may ask for. */
+  MAX_WAIT_MS: integer(30_000, 0, 300_000),
+  DATABASE_POOL_SIZE: integer(10, 2, 100),
+  SHUTDOWN_TIMEOUT_MS: integer(20_000, 1_000, 600_000),
+};
+
+/** The only place order-projection reads the environment. */
+export function loadProjectionConfig(env: Env) {
+  return loadConfig(projectionVariables, env);
+}
+
+export type ProjectionConfig = ReturnType<typeof loadProjectionConfig>;

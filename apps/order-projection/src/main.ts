@@ -1,0 +1,49 @@
+import { ConfigError } from '@tideline/config';
+import { createServiceLogger } from '@tideline/http';
+import { createKafka, exitOnSignal, RegistryCodec, signerFromConfig } from '@tideline/messaging';
+import { Pool } from 'pg';
+import { buildApp } from './app';
+import { loadProjectionConfig, type ProjectionConfig } from './config';
+import { OrderProjection } from './projection';
+
+async function main(config: ProjectionConfig): Promise<void> {
+  const logger = createServiceLogger('order-projection', config.LOG_LEVEL);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-projection' });
+  const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
+  const signer = signerFromConfig(config);
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
+  const projection = new OrderProjection(config, { kafka, codec, signer, pool, logger });
+  const app = await buildApp({ projection, logger, maxWaitMs: config.MAX_WAIT_MS });
+
+  exitOnSignal(
+    async () => {
+      await app.close(); // ends streams and WebSockets; requests in flight finish
+      await projection.stop(config.SHUTDOWN_TIMEOUT_MS - 2_000);
+      await pool.end();
+    },
+    { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
+  );
+  await app.listen({ port: config.PORT, host: config.HOST });
+  await projection.start();
+  logger.info({ groupId: config.GROUP_ID }, 'order-projection applying order events');
+  projection.consumer.failure().catch((error: unknown) => {
+    logger.fatal({ err: error }, 'consumer stopped for good: exiting so the process is restarted');
+    process.exit(1);
+  });
+}
+
+let config: ProjectionConfig;
+try {
+  config = loadProjectionConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`order-projection: ${error.message}\n`);
+  process.exit(1);
+}
+main(config).catch((error: unknown) => {
+  process.stderr.write(
+    `order-projection: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,504 @@
+import type { TopicDescriptor } from '@tideline/contracts';
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Kafka } from './kafka';
+import type { RegistryCodec } from './codec';
+import { isMessagingError, kafkaUnavailable } from './errors';
+import { describeFailure, failureHeaders } from './failure';
+import { deadLetterTopicName, groupTopics } from './group-topics';
+import { HEADER, identityOf, readHeaders, type EventIdentity, type Headers } from './headers';
+import { decodeInboundCached } from './inbound';
+import { silentLogger, type Logger } from './log';
+import { Publisher } from './publisher';
+import type { RecordSigner } from './signing';
+import { applyTopicPlan, planTopics } from './topic-admin';
+
+/** One decoded, verified record as a projection applies it. */
+export interface ProjectionRecord<Value = unknown> extends EventIdentity {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Kafka timestamp, ms since the epoch. */
+  timestamp: number;
+  key: string | null;
+  /** null for a tombstone. */
+  value: Value | null;
+  headers: Headers;
+}
+
+/**
+ * Records of one partition to apply together, with the stored position they move:
+ * the store must apply them and move the position from `from` to `to` atomically.
+ * `records` may be empty (every record in the range was dead-lettered): then only the
+ * position moves.
+ */
+export interface ProjectionBatch {
+  topic: string;
+  partition: number;
+  records: ProjectionRecord[];
+  /** The next offset to read as the store had it before this batch. */
+  from: string;
+  /** The next offset to read after this batch. */
+  to: string;
+}
+
+/** Where a projection keeps its read model and the positions it has read up to. */
+export interface ProjectionStore {
+  /** The next offset to read of a partition; undefined when nothing was ever applied. */
+  position(topic: string, partition: number): Promise<string | undefined>;
+  /**
+   * Applies the batch and stores `to` as the partition's position in one transaction.
+   * Resolves false, changing nothing, when the stored position was not `from` (another
+   * instance moved it: this one no longer owns the partition).
+   */
+  apply(batch: ProjectionBatch): Promise<boolean>;
+  /** Whether an error from `apply` says the store is unavailable (retry later) rather than a record is bad. */
+  isTransient(error: unknown): boolean;
+}
+
+export interface ProjectionConsumerOptions {
+  kafka: Kafka;
+  codec: RegistryCodec;
+  signer: RecordSigner;
+  groupId: string;
+  topics: readonly TopicDescriptor<unknown>[];
+  store: ProjectionStore;
+  /** Writes poison records to `<group>.dlt`; one is created (and closed) if absent. */
+  publisher?: Publisher;
+  service?: string;
+  /** Most records applied in one store transaction. Default 500. */
+  maxBatchRecords?: number;
+  /** Partitions applied at the same time. Default 1 (store transactions do not contend). */
+  partitionsConcurrently?: number;
+  /** Create the group's dead-letter topic when missing. Default true. */
+  provisionTopics?: boolean;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  logger?: Logger;
+}
+
+export type ProjectionConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
+
+export interface ProjectionConsumerStatus {
+  state: ProjectionConsumerState;
+  groupId: string;
+  /** Partitions assigned at the last rebalance, by topic. */
+  assignments: Record<string, number[]>;
+  /** Whether the group was joined at least once since start. */
+  joined: boolean;
+  applied: number;
+  skipped: number;
+  deadLettered: number;
+  batches: number;
+  /** Epoch ms of the last applied batch, or null. */
+  lastAppliedAt: number | null;
+}
+
+const TRANSIENT_BACKOFF_MS = 1_000;
+
+/**
+ * A consumer group whose positions live in the projection's own store, not in Kafka: each
+ * batch's effects and its position are written in one store transaction, so a redelivered
+ * record is skipped, never applied twice. On every assignment it reads the stored position
+ * and seeks there (also backwards, after the read model was reset). A record that cannot be
+ * decoded or applied goes to `<group>.dlt` with its reason and the partition moves on.
+ * Offsets are also committed to Kafka (after the store has them) so lag tools see progress.
+ */
+export class ProjectionConsumer {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly publisher: Publisher;
+  private readonly ownsPublisher: boolean;
+  private readonly logger: Logger;
+  private readonly byName = new Map<string, TopicDescriptor<unknown>>();
+  private readonly deadLetterTopic: string;
+  /** The store's position per `topic:partition`, as this instance last read or wrote it. */
+  private readonly positions = new Map<string, bigint>();
+  /** Partitions whose first batch since assignment was checked against the store's position. */
+  private readonly synced = new Set<string>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private state: ProjectionConsumerState = 'idle';
+  private assignments: Record<string, number[]> = {};
+  private joined = false;
+  private counts = { applied: 0, skipped: 0, deadLettered: 0, batches: 0 };
+  private lastAppliedAt: number | null = null;
+  private crashed: ((error: Error) => void) | undefined;
+
+  constructor(private readonly options: ProjectionConsumerOptions) {
+    this.logger = options.logger ?? silentLogger;
+    for (const topic of options.topics) this.byName.set(topic.name, topic);
+    this.deadLetterTopic = deadLetterTopicName(options.groupId);
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+    });
+    this.admin = options.kafka.admin();
+    this.ownsPublisher = options.publisher === undefined;
+    this.publisher =
+      options.publisher ??
+      new Publisher({
+        kafka: options.kafka,
+        codec: options.codec,
+        signer: options.signer,
+        service: options.service ?? options.groupId,
+      });
+    const { GROUP_JOIN, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, ({ payload }) => {
+      // Another instance may have moved the stored positions while this one did not own them.
+      this.positions.clear();
+      this.synced.clear();
+      this.assignments = payload.memberAssignment;
+      this.joined = true;
+      this.logger.info(
+        { groupId: options.groupId, assignments: payload.memberAssignment },
+        'joined consumer group',
+      );
+    });
+    this.consumer.on(CRASH, ({ payload }) => {
+      this.logger.error(
+        { groupId: options.groupId, err: payload.error, restart: payload.restart },
+        'consumer crashed',
+      );
+      if (!payload.restart) {
+        this.state = 'crashed';
+        this.crashed?.(payload.error);
+      }
+    });
+  }
+
+  status(): ProjectionConsumerStatus {
+    return {
+      state: this.state,
+      groupId: this.options.groupId,
+      assignments: this.assignments,
+      joined: this.joined,
+      ...this.counts,
+      lastAppliedAt: this.lastAppliedAt,
+    };
+  }
+
+  /** Rejects when the consumer stops for good on an error kafkajs does not restart from. */
+  failure(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      this.crashed = reject;
+    });
+  }
+
+  /**
+   * Per partition of the subscribed topics: Kafka's end (high watermark) and the group's
+   * committed offset there (best effort, behind the store's position by at most a second,
+   * but past transaction markers, which the store's position does not cover when no record follows them).
+   */
+  async progress(): Promise<{ topic: string; partition: number; end: string; committed: string | null }[]> {
+    const topics = [...this.byName.keys()];
+    const [ends, committed] = await Promise.all([
+      Promise.all(
+        topics.map(async (topic) => ({ topic, offsets: await this.admin.fetchTopicOffsets(topic) })),
+      ),
+      this.admin.fetchOffsets({ groupId: this.options.groupId, topics }),
+    ]);
+    const commits = new Map<string, string>();
+    for (const { topic, partitions } of committed)
+      for (const p of partitions) if (p.offset !== '-1') commits.set(`${topic}:${p.partition}`, p.offset);
+    return ends.flatMap(({ topic, offsets }) =>
+      offsets.map((p) => ({
+        topic,
+        partition: p.partition,
+        end: p.high,
+        committed: commits.get(`${topic}:${p.partition}`) ?? null,
+      })),
+    );
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`consumer ${this.options.groupId} was already started`);
+    this.state = 'starting';
+    try {
+      await this.admin.connect();
+      if (this.options.provisionTopics ?? true) {
+        const plan = await planTopics(
+          this.admin,
+          groupTopics(this.options.groupId, this.options.topics, { delaysMs: [] }),
+        );
+        if (plan.changes) await applyTopicPlan(this.admin, { ...plan, conflicts: [] });
+      }
+      await this.publisher.connect();
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [...this.byName.keys()], fromBeginning: true });
+      await this.consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 1_000,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 1,
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    } catch (error) {
+      this.state = 'crashed';
+      await this.disconnectQuietly();
+      throw kafkaUnavailable(error);
+    }
+    this.state = 'running';
+  }
+
+  /** Stops after the batch in flight, leaves the group. Resolves false when that took longer than `deadlineMs`. */
+  async stop(deadlineMs = 10_000): Promise<boolean> {
+    if (this.state === 'stopped' || this.state === 'stopping') return true;
+    this.state = 'stopping';
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadlineMs);
+    });
+    const stopping = (async () => {
+      await this.consumer.stop();
+      await this.disconnectQuietly();
+      return true as const;
+    })();
+    const inTime = await Promise.race([stopping, deadline]);
+    clearTimeout(timer);
+    this.state = 'stopped';
+    this.logger.info({ groupId: this.options.groupId, inTime }, 'consumer stopped');
+    return inTime;
+  }
+
+  private async disconnectQuietly(): Promise<void> {
+    await this.consumer.disconnect().catch(() => undefined);
+    if (this.ownsPublisher) await this.publisher.close().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /** The stored position, or the partition's first offset when nothing was applied yet. */
+  private async storedPosition(topic: string, partition: number): Promise<bigint> {
+    const slot = `${topic}:${partition}`;
+    const known = this.positions.get(slot);
+    if (known !== undefined) return known;
+    const stored = await this.options.store.position(topic, partition);
+    const position = stored === undefined ? await this.lowWatermark(topic, partition) : BigInt(stored);
+    this.positions.set(slot, position);
+    return position;
+  }
+
+  private async lowWatermark(topic: string, partition: number): Promise<bigint> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return BigInt(offsets.find((p) => p.partition === partition)?.low ?? '0');
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    const first = batch.messages[0];
+    if (first === undefined || !payload.isRunning() || payload.isStale()) return;
+    const slot = `${topic}:${partition}`;
+    let position = await this.storedPosition(topic, partition);
+    if (!this.synced.has(slot)) {
+      // The first batch of a partition since it was assigned: Kafka's committed offset may be
+      // ahead of the store (a reset read model, commits lost). Go back to the store's position,
+      // unless retention already deleted those records (then they are gone: say so, go on).
+      this.synced.add(slot);
+      const fetchedFrom = BigInt(batch.firstOffset() ?? first.offset);
+      if (fetchedFrom > position) {
+        const low = await this.lowWatermark(topic, partition);
+        if (position < low) {
+          this.logger.warn(
+            {
+              groupId: this.options.groupId,
+              topic,
+              partition,
+              stored: String(position),
+              earliest: String(low),
+            },
+            'records deleted by retention were never projected',
+          );
+          position = low;
+          this.positions.set(slot, low);
+        }
+        if (fetchedFrom > position) {
+          this.logger.info(
+            { groupId: this.options.groupId, topic, partition, offset: String(position) },
+            'seeking to the stored position',
+          );
+          this.consumer.seek({ topic, partition, offset: String(position) });
+          return;
+        }
+      }
+    }
+    const pending = batch.messages.filter((message) => BigInt(message.offset) >= position);
+    this.counts.skipped += batch.messages.length - pending.length;
+    const size = this.options.maxBatchRecords ?? 500;
+    for (let start = 0; start < pending.length; start += size) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const slice = pending.slice(start, start + size);
+      // The last slice also covers what follows its last record in this fetch (transaction markers).
+      const last = start + size >= pending.length ? BigInt(batch.lastOffset()) : undefined;
+      const outcome = await this.applySlice(topic, partition, slice, position, last);
+      if (outcome === 'retry-later') {
+        const resume = payload.pause();
+        const timer = setTimeout(() => {
+          this.resumeTimers.delete(timer);
+          if (this.state === 'running') resume();
+        }, TRANSIENT_BACKOFF_MS);
+        this.resumeTimers.add(timer);
+        return;
+      }
+      if (outcome === 'stale') {
+        this.positions.delete(`${topic}:${partition}`);
+        const stored = await this.storedPosition(topic, partition);
+        this.logger.warn(
+          { groupId: this.options.groupId, topic, partition, offset: String(stored) },
+          'stored position moved by another instance: seeking to it',
+        );
+        this.consumer.seek({ topic, partition, offset: String(stored) });
+        return;
+      }
+      position = outcome;
+      payload.resolveOffset(slice[slice.length - 1]!.offset);
+      await payload.heartbeat();
+    }
+  }
+
+  /** Decodes and applies one slice; the new position, or why not. */
+  private async applySlice(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    position: bigint,
+    coveredUpTo?: bigint,
+  ): Promise<bigint | 'stale' | 'retry-later'> {
+    const records: ProjectionRecord[] = [];
+    for (const message of messages) {
+      const decoded = await this.decode(topic, partition, message);
+      if (decoded === 'retry-later') return decoded;
+      if (decoded !== 'dead-lettered') records.push(decoded);
+    }
+    const lastRecord = BigInt(messages[messages.length - 1]!.offset);
+    const to = (coveredUpTo !== undefined && coveredUpTo > lastRecord ? coveredUpTo : lastRecord) + 1n;
+    try {
+      return await this.applyBatch({ topic, partition, records, from: String(position), to: String(to) });
+    } catch (error) {
+      if (this.options.store.isTransient(error)) return this.transient(topic, partition, error);
+      // One of the records (or the store's code) fails: apply them one by one to find which.
+      this.logger.warn(
+        { groupId: this.options.groupId, topic, partition, err: error },
+        'batch failed: applying its records one by one',
+      );
+    }
+    let at = position;
+    for (const message of messages) {
+      const next = BigInt(message.offset) + 1n;
+      const record = records.find((r) => r.offset === message.offset);
+      const batch = { topic, partition, from: String(at), to: String(next) };
+      try {
+        const moved = await this.applyBatch({ ...batch, records: record ? [record] : [] });
+        if (moved === 'stale') return moved;
+      } catch (error) {
+        if (this.options.store.isTransient(error)) return this.transient(topic, partition, error);
+        if (record === undefined) throw error;
+        await this.deadLetter(topic, partition, message, record.headers, error);
+        const moved = await this.applyBatch({ ...batch, records: [] });
+        if (moved === 'stale') return moved;
+      }
+      at = next;
+    }
+    return at;
+  }
+
+  private async applyBatch(batch: ProjectionBatch): Promise<bigint | 'stale'> {
+    const ok = await this.options.store.apply(batch);
+    if (!ok) return 'stale';
+    this.positions.set(`${batch.topic}:${batch.partition}`, BigInt(batch.to));
+    this.counts.applied += batch.records.length;
+    this.counts.batches += 1;
+    this.lastAppliedAt = Date.now();
+    return BigInt(batch.to);
+  }
+
+  private transient(topic: string, partition: number, error: unknown): 'retry-later' {
+    this.logger.warn(
+      { groupId: this.options.groupId, topic, partition, err: error },
+      'store unavailable: retrying the batch later',
+    );
+    return 'retry-later';
+  }
+
+  private async decode(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+  ): Promise<ProjectionRecord | 'dead-lettered' | 'retry-later'> {
+    const headers = readHeaders(message.headers);
+    const descriptor = this.byName.get(topic);
+    try {
+      if (descriptor === undefined)
+        throw new Error(`group ${this.options.groupId} does not project ${topic}`);
+      const inbound = { key: message.key, value: message.value, headers };
+      const cached = decodeInboundCached(this.options.codec, this.options.signer, descriptor, inbound, true);
+      const value = cached
+        ? cached.value
+        : await this.options.codec.decode(descriptor, message.value ?? Buffer.alloc(0));
+      return {
+        ...identityOf(headers),
+        topic,
+        partition,
+        offset: message.offset,
+        timestamp: Number(message.timestamp),
+        key: message.key === null ? null : message.key.toString('utf8'),
+        value,
+        headers,
+      };
+    } catch (error) {
+      if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) return 'retry-later';
+      await this.deadLetter(topic, partition, message, headers, error);
+      return 'dead-lettered';
+    }
+  }
+
+  private async deadLetter(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    headers: Headers,
+    error: unknown,
+  ): Promise<void> {
+    const failure = describeFailure(error, topic);
+    const forwarded = failureHeaders({
+      groupId: this.options.groupId,
+      topic,
+      partition,
+      message,
+      headers,
+      retried: false,
+      attempt: 1,
+      failure,
+      now: Date.now(),
+    });
+    await this.publisher.send({
+      topic: this.deadLetterTopic,
+      key: message.key,
+      value: message.value,
+      headers: forwarded,
+    });
+    this.counts.deadLettered += 1;
+    this.logger.error(
+      {
+        groupId: this.options.groupId,
+        topic,
+        partition,
+        offset: message.offset,
+        eventId: headers[HEADER.eventId],
+        correlationId: headers[HEADER.correlationId],
+        errorCode: failure.code,
+        error: failure.message,
+        fingerprint: failure.fingerprint,
+        deadLetterTopic: this.deadLetterTopic,
+      },
+      'record dead-lettered',
+    );
+  }
+}
+
+export function createProjectionConsumer(options: ProjectionConsumerOptions): ProjectionConsumer {
+  return new ProjectionConsumer(options);
+}

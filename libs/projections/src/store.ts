@@ -1,0 +1,186 @@
+import type { ProjectionBatch, ProjectionStore } from '@tideline/messaging';
+import type { Pool, PoolClient } from 'pg';
+import { migrate, type Migration } from './migrations';
+
+export const OFFSETS_TABLE = 'tideline_projection_offsets';
+export const FEED_TABLE = 'tideline_change_feed';
+export const FEED_HEADS_TABLE = 'tideline_change_feed_heads';
+/** The PostgreSQL NOTIFY channel; the payload is the projection's name. */
+export const FEED_CHANNEL = 'tideline_change_feed';
+
+/** The runtime's own tables, shared by every projection (rows are per projection). */
+export const runtimeMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'offsets and change feed',
+    sql: `
+      CREATE TABLE ${OFFSETS_TABLE} (
+        projection text NOT NULL,
+        topic text NOT NULL,
+        partition integer NOT NULL,
+        next_offset bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (projection, topic, partition)
+      );
+      CREATE TABLE ${FEED_HEADS_TABLE} (
+        projection text PRIMARY KEY,
+        seq bigint NOT NULL
+      );
+      CREATE TABLE ${FEED_TABLE} (
+        projection text NOT NULL,
+        seq bigint NOT NULL,
+        keys text[] NOT NULL,
+        payload jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (projection, seq)
+      );
+      CREATE INDEX ${FEED_TABLE}_keys ON ${FEED_TABLE} USING gin (keys);
+      CREATE INDEX ${FEED_TABLE}_created_at ON ${FEED_TABLE} (created_at);`,
+  },
+];
+
+/** Creates or upgrades the runtime's tables. */
+export async function migrateRuntime(pool: Pool): Promise<void> {
+  await migrate(pool, 'tideline-projections', runtimeMigrations);
+}
+
+/** A change for the feed: who follows it (`keys`, e.g. `order:<id>`) and what they receive. */
+export interface FeedChange {
+  keys: string[];
+  payload: unknown;
+}
+
+/**
+ * A projection's own effect of a batch, run inside the batch's transaction: writes the read
+ * model and returns the changes to publish on the feed (in order).
+ */
+export type ApplyRecords = (client: PoolClient, batch: ProjectionBatch) => Promise<FeedChange[]>;
+
+export interface StoredPosition {
+  topic: string;
+  partition: number;
+  nextOffset: string;
+  updatedAt: Date;
+}
+
+// SQLSTATE classes and codes that say "try again", not "this record is bad".
+const TRANSIENT_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01|55P03|58)/;
+const TRANSIENT_NODE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Whether a pg (or socket) error means the database is unavailable or the transaction lost a race. */
+export function isTransientPgError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_NODE.has(code))) return true;
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+      message,
+    )
+  );
+}
+
+/**
+ * The projection store on PostgreSQL: a batch's read-model writes, its new position and its
+ * change-feed entries commit together or not at all. The position is moved with a
+ * compare-and-set, so an instance that lost its partition (a zombie after a long pause)
+ * cannot apply a batch a second time.
+ *
+ * Feed sequence numbers come from a per-projection counter row updated in the batch's
+ * transaction: its row lock makes them increase in commit order, so a reader that has seen
+ * `n` has seen everything below `n` (resuming from an id never skips a change).
+ */
+export class PostgresProjectionStore implements ProjectionStore {
+  constructor(
+    private readonly pool: Pool,
+    readonly projection: string,
+    private readonly applyRecords: ApplyRecords,
+  ) {}
+
+  async position(topic: string, partition: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ next_offset: string }>(
+      `SELECT next_offset FROM ${OFFSETS_TABLE} WHERE projection = $1 AND topic = $2 AND partition = $3`,
+      [this.projection, topic, partition],
+    );
+    return rows[0]?.next_offset;
+  }
+
+  async positions(): Promise<StoredPosition[]> {
+    const { rows } = await this.pool.query<{
+      topic: string;
+      partition: number;
+      next_offset: string;
+      updated_at: Date;
+    }>(
+      `SELECT topic, partition, next_offset, updated_at FROM ${OFFSETS_TABLE} WHERE projection = $1 ORDER BY topic, partition`,
+      [this.projection],
+    );
+    return rows.map((r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      nextOffset: r.next_offset,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async apply(batch: ProjectionBatch): Promise<boolean> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      // First: it locks the position row, so two writers of one partition take turns.
+      const moved = await client.query(
+        `INSERT INTO ${OFFSETS_TABLE} AS o (projection, topic, partition, next_offset)
+         VALUES ($1, $2, $3, $5)
+         ON CONFLICT (projection, topic, partition)
+         DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+         WHERE o.next_offset = $4`,
+        [this.projection, batch.topic, batch.partition, batch.from, batch.to],
+      );
+      if (moved.rowCount !== 1) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      const changes = batch.records.length > 0 ? await this.applyRecords(client, batch) : [];
+      if (changes.length > 0) await this.appendToFeed(client, changes);
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      broken = error as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      // A connection that failed mid-transaction is not reused.
+      client.release(broken !== undefined && isTransientPgError(broken) ? broken : undefined);
+    }
+  }
+
+  isTransient(error: unknown): boolean {
+    return isTransientPgError(error);
+  }
+
+  private async appendToFeed(client: PoolClient, changes: readonly FeedChange[]): Promise<void> {
+    const { rows } = await client.query<{ seq: string }>(
+      `INSERT INTO ${FEED_HEADS_TABLE} AS h (projection, seq) VALUES ($1, $2)
+       ON CONFLICT (projection) DO UPDATE SET seq = h.seq + EXCLUDED.seq
+       RETURNING seq`,
+      [this.projection, changes.length],
+    );
+    const last = Number(rows[0]!.seq);
+    const first = last - changes.length + 1;
+    await client.query(
+      `INSERT INTO ${FEED_TABLE} (projection, seq, keys, payload)
+       SELECT $1, first + ord - 1, ARRAY(SELECT jsonb_array_elements_text(change->'keys')), change->'payload'
+       FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS c(change, ord), (SELECT $2::bigint AS first) f`,
+      [this.projection, first, JSON.stringify(changes)],
+    );
+    await client.query(`SELECT pg_notify($1, $2)`, [FEED_CHANNEL, this.projection]);
+  }
+}

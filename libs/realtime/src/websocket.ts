@@ -1,0 +1,199 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Hub, SubscriptionRequest } from './hub';
+
+/** What the application makes of a `feed` name: the hub subscription, or why it is not valid. */
+export type FeedResolver = (feed: string) => Omit<SubscriptionRequest, 'afterId'> | { error: string };
+
+export interface WebSocketOptions {
+  hub: Hub;
+  resolve: FeedResolver;
+  /** Default `/ws`. */
+  path?: string;
+  /** Largest client message. Default 16 KiB. */
+  maxMessageBytes?: number;
+  /** Subscriptions one connection may hold. Default 100. */
+  maxSubscriptions?: number;
+  /** Ping interval; a client that misses one is closed. Default 30 s. */
+  pingIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** Close code for a client dropped for not keeping up (RFC 6455 1013: try again later). */
+export const CLOSE_SLOW_CONSUMER = 1013;
+
+type ClientMessage =
+  | { type: 'subscribe'; id: string; feed: string; lastEventId?: number }
+  | { type: 'unsubscribe'; id: string }
+  | { type: 'ping' };
+
+type ServerMessage = Record<string, unknown> & { type: string };
+
+const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Parses one client message; a string names what is wrong (the field first). */
+export function parseClientMessage(text: string): ClientMessage | { field: string; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { field: '(message)', message: 'is not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { field: '(message)', message: 'must be a JSON object' };
+  const message = value as Record<string, unknown>;
+  const type = message['type'];
+  if (type === 'ping') return { type };
+  if (type !== 'subscribe' && type !== 'unsubscribe')
+    return { field: 'type', message: 'must be "subscribe", "unsubscribe" or "ping"' };
+  const id = message['id'];
+  if (typeof id !== 'string' || !ID.test(id))
+    return { field: 'id', message: 'must be 1-64 characters of A-Z a-z 0-9 . _ : -' };
+  if (type === 'unsubscribe') return { type, id };
+  const feed = message['feed'];
+  if (typeof feed !== 'string' || feed.length === 0 || feed.length > 200)
+    return { field: 'feed', message: 'must be a feed name such as "order:<id>", "customer:<id>" or "all"' };
+  const lastEventId = message['lastEventId'];
+  if (lastEventId !== undefined && (!Number.isSafeInteger(lastEventId) || (lastEventId as number) < 0))
+    return { field: 'lastEventId', message: 'must be a non-negative integer event id' };
+  return lastEventId === undefined
+    ? { type, id, feed }
+    : { type, id, feed, lastEventId: lastEventId as number };
+}
+
+/**
+ * Serves the hub's feeds over WebSocket at `path` on `server`. One connection holds many
+ * subscriptions (`{"type":"subscribe","id":"s1","feed":"order:<id>","lastEventId":42}`),
+ * each receiving `{"type":"change","subscription":"s1","id":…,"event":…,"data":…}`.
+ * A bad message gets an `error` reply naming the field, and the connection stays open.
+ * A connection that does not keep up gets `dropped` for each subscription and is closed with 1013.
+ */
+export function attachWebSocket(
+  server: Server,
+  options: WebSocketOptions,
+): { close(): Promise<void>; clients(): number } {
+  const path = options.path ?? '/ws';
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 16 * 1024 });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => serve(ws, options));
+  };
+  server.on('upgrade', onUpgrade);
+  const alive = new WeakMap<WebSocket, boolean>();
+  wss.on('connection', (ws) => {
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
+  });
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.get(ws)) ws.terminate();
+      else {
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }
+  }, options.pingIntervalMs ?? 30_000);
+  return {
+    clients: () => wss.clients.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(pinger);
+        server.off('upgrade', onUpgrade);
+        for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+function serve(ws: WebSocket, options: WebSocketOptions): void {
+  const subscriptions = new Map<string, () => void>();
+  const reply = (message: ServerMessage) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+  };
+  const maxSubscriptions = options.maxSubscriptions ?? 100;
+  let dropping = false;
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      reply({ type: 'error', field: '(message)', message: 'send text frames with JSON' });
+      return;
+    }
+    const parsed = parseClientMessage(
+      Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Buffer.concat(data instanceof ArrayBuffer ? [Buffer.from(data)] : data).toString('utf8'),
+    );
+    if ('field' in parsed) {
+      reply({ type: 'error', ...parsed });
+      return;
+    }
+    if (parsed.type === 'ping') {
+      reply({ type: 'pong' });
+      return;
+    }
+    const { id } = parsed;
+    if (parsed.type === 'unsubscribe') {
+      subscriptions.get(id)?.();
+      subscriptions.delete(id);
+      reply({ type: 'unsubscribed', id });
+      return;
+    }
+    if (subscriptions.has(id)) {
+      reply({ type: 'error', id, field: 'id', message: 'is already a subscription of this connection' });
+      return;
+    }
+    if (subscriptions.size >= maxSubscriptions) {
+      reply({
+        type: 'error',
+        id,
+        field: 'id',
+        message: `this connection already has ${maxSubscriptions} subscriptions`,
+      });
+      return;
+    }
+    const resolved = options.resolve(parsed.feed);
+    if ('error' in resolved) {
+      reply({ type: 'error', id, field: 'feed', message: resolved.error });
+      return;
+    }
+    subscriptions.set(id, () => undefined);
+    reply({ type: 'subscribed', id, feed: parsed.feed });
+    options.hub
+      .subscribe(
+        {
+          buffered: () => ws.bufferedAmount,
+          send: (event) =>
+            reply({ type: 'change', subscription: id, id: event.id, event: event.event, data: event.data }),
+          control: (message) => reply({ ...message, subscription: id }),
+          close: () => {
+            subscriptions.delete(id);
+            // A dropped subscription means the socket is behind: all of its subscriptions go.
+            if (!dropping) {
+              dropping = true;
+              ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: resume with lastEventId');
+            }
+          },
+        },
+        { ...resolved, afterId: parsed.lastEventId },
+      )
+      .then((unsubscribe) => {
+        if (subscriptions.has(id)) subscriptions.set(id, unsubscribe);
+        else unsubscribe();
+      })
+      .catch((error: unknown) => {
+        subscriptions.delete(id);
+        options.onError?.(error);
+        reply({ type: 'error', id, message: 'the feed could not be read; subscribe again' });
+      });
+  });
+  ws.on('close', () => {
+    for (const unsubscribe of subscriptions.values()) unsubscribe();
+    subscriptions.clear();
+  });
+  ws.on('error', (error) => options.onError?.(error));
+}
