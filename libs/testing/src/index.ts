@@ -4,5 +4,7 @@ export { TestTopics, isolatedTopic, readRecords, recordsWithKey, testKafka } fro
 export type { ReadRecord } from './kafka';
 export { uniqueName, uniqueTopicName } from './names';
 export { eventually } from './poll';
+export { createTestDatabase } from './database';
+export type { TestDatabase } from './database';
 export { runCli } from './cli';
 export type { CliResult } from './cli';
