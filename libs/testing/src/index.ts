@@ -8,3 +8,7 @@ export { createTestDatabase } from './database';
 export type { TestDatabase } from './database';
 export { runCli } from './cli';
 export type { CliResult } from './cli';
+export { startService } from './service';
+export type { ServiceProcess } from './service';
+export { openSseClient } from './sse';
+export type { SseClient, SseEvent } from './sse';
