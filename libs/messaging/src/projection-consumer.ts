@@ -294,9 +294,10 @@ export class ProjectionConsumer {
     const slot = `${topic}:${partition}`;
     let position = await this.storedPosition(topic, partition);
     if (!this.synced.has(slot)) {
-      // The first batch of a partition since it was assigned: Kafka's committed offset may be
-      // ahead of the store (a reset read model, commits lost). Go back to the store's position,
-      // unless retention already deleted those records (then they are gone: say so, go on).
+      // The first batch of a partition since it was assigned starts at Kafka's committed offset,
+      // which may be behind the store (commits are best effort) or ahead of it (a reset read
+      // model). Continue from the store's position, unless retention already deleted those
+      // records (then they are gone: say so, go on).
       this.synced.add(slot);
       const fetchedFrom = BigInt(batch.firstOffset() ?? first.offset);
       if (fetchedFrom > position) {
@@ -315,18 +316,29 @@ export class ProjectionConsumer {
           position = low;
           this.positions.set(slot, low);
         }
-        if (fetchedFrom > position) {
-          this.logger.info(
-            { groupId: this.options.groupId, topic, partition, offset: String(position) },
-            'seeking to the stored position',
-          );
-          this.consumer.seek({ topic, partition, offset: String(position) });
-          return;
-        }
+      }
+      if (fetchedFrom !== position) {
+        this.logger.info(
+          {
+            groupId: this.options.groupId,
+            topic,
+            partition,
+            from: String(fetchedFrom),
+            to: String(position),
+          },
+          'seeking to the stored position',
+        );
+        this.consumer.seek({ topic, partition, offset: String(position) });
+        return;
       }
     }
     const pending = batch.messages.filter((message) => BigInt(message.offset) >= position);
     this.counts.skipped += batch.messages.length - pending.length;
+    if (pending.length === 0) {
+      // All applied before (a redelivery): let Kafka's position move on.
+      payload.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+      return;
+    }
     const size = this.options.maxBatchRecords ?? 500;
     for (let start = 0; start < pending.length; start += size) {
       if (!payload.isRunning() || payload.isStale()) return;
