@@ -132,11 +132,7 @@ export class Hub {
     const set = this.byKey.get(request.key ?? ALL) ?? new Set<Subscriber>();
     this.byKey.set(request.key ?? ALL, set);
     set.add(subscriber);
-    const unsubscribe = () => {
-      subscriber.closed = true;
-      set.delete(subscriber);
-      if (set.size === 0 && this.byKey.get(request.key ?? ALL) === set) this.byKey.delete(request.key ?? ALL);
-    };
+    const unsubscribe = () => this.remove(subscriber);
     try {
       if (request.afterId !== undefined) {
         const oldest = await source.oldest();
@@ -191,7 +187,7 @@ export class Hub {
       subscriber.sink.send(event);
     } catch (error) {
       this.options.onError?.(error);
-      subscriber.closed = true;
+      this.remove(subscriber);
       subscriber.sink.close();
       return;
     }
@@ -200,10 +196,19 @@ export class Hub {
     if (subscriber.sink.buffered() > this.maxBufferedBytes) this.drop(subscriber);
   }
 
-  private drop(subscriber: Subscriber): void {
+  /** Stops delivering to `subscriber` and forgets it (and its key, once no one follows it). */
+  private remove(subscriber: Subscriber): void {
     subscriber.closed = true;
     subscriber.pending = [];
-    this.byKey.get(subscriber.key ?? ALL)?.delete(subscriber);
+    const key = subscriber.key ?? ALL;
+    const set = this.byKey.get(key);
+    if (set === undefined) return;
+    set.delete(subscriber);
+    if (set.size === 0) this.byKey.delete(key);
+  }
+
+  private drop(subscriber: Subscriber): void {
+    this.remove(subscriber);
     this.counts.dropped += 1;
     subscriber.sink.control({
       type: 'dropped',

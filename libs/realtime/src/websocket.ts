@@ -110,13 +110,26 @@ export function attachWebSocket(
   };
 }
 
+/** One subscription of a connection; `active` turns false when it ends, whoever ends it. */
+interface Subscription {
+  active: boolean;
+  /** The hub's unsubscribe, once the subscription has caught up. */
+  unsubscribe?: () => void;
+}
+
 function serve(ws: WebSocket, options: WebSocketOptions): void {
-  const subscriptions = new Map<string, () => void>();
+  const subscriptions = new Map<string, Subscription>();
   const reply = (message: ServerMessage) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
   };
   const maxSubscriptions = options.maxSubscriptions ?? 100;
   let dropping = false;
+  const end = (id: string, subscription: Subscription) => {
+    subscription.active = false;
+    subscription.unsubscribe?.();
+    // The id may already name a newer subscription.
+    if (subscriptions.get(id) === subscription) subscriptions.delete(id);
+  };
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) {
@@ -138,8 +151,8 @@ function serve(ws: WebSocket, options: WebSocketOptions): void {
     }
     const { id } = parsed;
     if (parsed.type === 'unsubscribe') {
-      subscriptions.get(id)?.();
-      subscriptions.delete(id);
+      const current = subscriptions.get(id);
+      if (current !== undefined) end(id, current);
       reply({ type: 'unsubscribed', id });
       return;
     }
@@ -161,17 +174,24 @@ function serve(ws: WebSocket, options: WebSocketOptions): void {
       reply({ type: 'error', id, field: 'feed', message: resolved.error });
       return;
     }
-    subscriptions.set(id, () => undefined);
+    // Ended by unsubscribe, by the hub or by the connection closing: it sends nothing more,
+    // even while it is still catching up (a later subscription may reuse the id).
+    const subscription: Subscription = { active: true };
+    subscriptions.set(id, subscription);
     reply({ type: 'subscribed', id, feed: parsed.feed });
     options.hub
       .subscribe(
         {
           buffered: () => ws.bufferedAmount,
-          send: (event) =>
-            reply({ type: 'change', subscription: id, id: event.id, event: event.event, data: event.data }),
-          control: (message) => reply({ ...message, subscription: id }),
+          send: (event) => {
+            if (subscription.active)
+              reply({ type: 'change', subscription: id, id: event.id, event: event.event, data: event.data });
+          },
+          control: (message) => {
+            if (subscription.active) reply({ ...message, subscription: id });
+          },
           close: () => {
-            subscriptions.delete(id);
+            end(id, subscription);
             // A dropped subscription means the socket is behind: all of its subscriptions go.
             if (!dropping) {
               dropping = true;
@@ -182,18 +202,18 @@ function serve(ws: WebSocket, options: WebSocketOptions): void {
         { ...resolved, afterId: parsed.lastEventId },
       )
       .then((unsubscribe) => {
-        if (subscriptions.has(id)) subscriptions.set(id, unsubscribe);
+        if (subscription.active) subscription.unsubscribe = unsubscribe;
         else unsubscribe();
       })
       .catch((error: unknown) => {
-        subscriptions.delete(id);
+        const wasActive = subscription.active;
+        end(id, subscription);
         options.onError?.(error);
-        reply({ type: 'error', id, message: 'the feed could not be read; subscribe again' });
+        if (wasActive) reply({ type: 'error', id, message: 'the feed could not be read; subscribe again' });
       });
   });
   ws.on('close', () => {
-    for (const unsubscribe of subscriptions.values()) unsubscribe();
-    subscriptions.clear();
+    for (const [id, subscription] of [...subscriptions]) end(id, subscription);
   });
   ws.on('error', (error) => options.onError?.(error));
 }
