@@ -380,11 +380,21 @@ export class ProjectionConsumer {
     coveredUpTo?: bigint,
   ): Promise<bigint | 'stale' | 'retry-later'> {
     const records: ProjectionRecord[] = [];
+    // Dead letters go out together (the publisher batches them); all are in Kafka before the position moves past them.
+    const deadLetters: Promise<void>[] = [];
     for (const message of messages) {
       const decoded = await this.decode(topic, partition, message);
-      if (decoded === 'retry-later') return decoded;
-      if (decoded !== 'dead-lettered') records.push(decoded);
+      if (decoded === 'retry-later') {
+        await Promise.all(deadLetters);
+        return decoded;
+      }
+      if ('deadLetter' in decoded) {
+        // Handled here so a failure is not an unhandled rejection before Promise.all sees it.
+        decoded.deadLetter.catch(() => undefined);
+        deadLetters.push(decoded.deadLetter);
+      } else records.push(decoded);
     }
+    await Promise.all(deadLetters);
     const lastRecord = BigInt(messages[messages.length - 1]!.offset);
     const to = (coveredUpTo !== undefined && coveredUpTo > lastRecord ? coveredUpTo : lastRecord) + 1n;
     try {
@@ -439,7 +449,7 @@ export class ProjectionConsumer {
     topic: string,
     partition: number,
     message: KafkaMessage,
-  ): Promise<ProjectionRecord | 'dead-lettered' | 'retry-later'> {
+  ): Promise<ProjectionRecord | { deadLetter: Promise<void> } | 'retry-later'> {
     const headers = readHeaders(message.headers);
     const descriptor = this.byName.get(topic);
     try {
@@ -462,8 +472,7 @@ export class ProjectionConsumer {
       };
     } catch (error) {
       if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) return 'retry-later';
-      await this.deadLetter(topic, partition, message, headers, error);
-      return 'dead-lettered';
+      return { deadLetter: this.deadLetter(topic, partition, message, headers, error) };
     }
   }
 
