@@ -160,8 +160,8 @@ export default tseslint.config(
     },
   },
   {
-    // Test support code (fixtures, child processes for crash tests) may use the test harness too.
-    files: ['**/src/test-support/**/*.ts'],
+    // Test support code (fixtures, child processes for crash tests, e2e helpers) may use the test harness too.
+    files: ['**/src/test-support/**/*.ts', '**/e2e/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(true),
     },

@@ -4,6 +4,7 @@ import {
   loadConfig,
   logLevel,
   port,
+  sessionTimeoutMs,
   signingVariables,
   type Env,
 } from '@tideline/config';
@@ -30,6 +31,7 @@ export const processorVariables = {
     .default('1000,10000,60000')
     .transform((raw) => raw.split(',').map((part) => Number(part.trim())))
     .pipe(z.array(z.number().int().min(0, 'each delay must be ≥ 0 ms')).min(1, 'needs at least one delay')),
+  SESSION_TIMEOUT_MS: sessionTimeoutMs,
   PARTITIONS_CONCURRENTLY: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(20_000),
 };

@@ -33,6 +33,10 @@ async function main(): Promise<void> {
     },
     { deadlineMs: config.SHUTDOWN_TIMEOUT_MS, logger },
   );
+  processor.failure().catch((error: unknown) => {
+    logger.fatal({ err: error }, 'consumer stopped for good: exiting so the process is restarted');
+    process.exit(1);
+  });
   await processor.start();
   logger.info({ groupId: config.GROUP_ID }, 'order-processor consuming');
 }

@@ -61,6 +61,7 @@ export class OrderProcessor {
       service: 'order-processor',
       groupId: config.GROUP_ID,
       transactional: true,
+      sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
       retry: { delaysMs: config.RETRY_DELAYS_MS },
       partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
       subscriptions: [
@@ -76,6 +77,11 @@ export class OrderProcessor {
     await this.catalog.whenReady();
     if (this.stopped) return;
     await this.consumer.start();
+  }
+
+  /** Rejects when the consumer stopped for good (an error kafkajs does not restart from). */
+  failure(): Promise<never> {
+    return this.consumer.failure();
   }
 
   readiness(): Readiness {

@@ -6,6 +6,7 @@ import {
   loadConfig,
   logLevel,
   port,
+  sessionTimeoutMs,
   signingVariables,
   type Env,
 } from '@tideline/config';
@@ -31,6 +32,7 @@ export const projectionVariables = {
   FEED_RETENTION_HOURS: integer(24 * 7, 1, 24 * 365),
   /** Longest `timeout` a read-your-writes GET may ask for. */
   MAX_WAIT_MS: integer(30_000, 0, 300_000),
+  SESSION_TIMEOUT_MS: sessionTimeoutMs,
   DATABASE_POOL_SIZE: integer(10, 2, 100),
   SHUTDOWN_TIMEOUT_MS: integer(20_000, 1_000, 600_000),
 };

@@ -13,7 +13,7 @@ export const dashboardHtml = `<!doctype html>
   :root { font-family: system-ui, sans-serif; color: #1b2430; background: #f5f7fa; }
   body { margin: 0 auto; max-width: 1100px; padding: 1.5rem; }
   h1 { font-size: 1.4rem; margin: 0 0 1rem; }
-  .cards { display: grid; grid-template-columns: repeat(6, 1fr); gap: .75rem; margin-bottom: 1rem; }
+  .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .75rem; margin-bottom: 1rem; }
   .card { background: #fff; border-radius: 8px; padding: .75rem 1rem; box-shadow: 0 1px 2px #0002; }
   .card b { display: block; font-size: 1.6rem; }
   .card span { color: #5b6675; font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; }
@@ -21,6 +21,8 @@ export const dashboardHtml = `<!doctype html>
   th, td { text-align: left; padding: .45rem .75rem; border-bottom: 1px solid #e6e9ee; font-size: .9rem; }
   th { background: #eef1f5; font-weight: 600; }
   td.id { font-family: ui-monospace, monospace; font-size: .8rem; }
+  td.total, td.at, th { white-space: nowrap; }
+  .table { overflow-x: auto; border-radius: 8px; }
   .status { font-weight: 600; border-radius: 4px; padding: .1rem .4rem; }
   .pending { background: #fff4d6; color: #8a6100; }
   .confirmed { background: #dcf5e3; color: #1d6b35; }
@@ -41,10 +43,12 @@ export const dashboardHtml = `<!doctype html>
   <div class="card"><span>cancelled</span><b id="count-cancelled" data-testid="count-cancelled">–</b></div>
   <div class="card"><span>consumer lag</span><b id="lag" data-testid="lag">–</b></div>
 </div>
+<div class="table">
 <table>
   <thead><tr><th>order</th><th>customer</th><th>status</th><th>total</th><th>last change</th></tr></thead>
   <tbody id="orders" data-testid="orders"></tbody>
 </table>
+</div>
 <script>
 (() => {
   const MAX_ROWS = 50;

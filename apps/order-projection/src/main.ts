@@ -25,12 +25,12 @@ async function main(config: ProjectionConfig): Promise<void> {
     { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
   );
   await app.listen({ port: config.PORT, host: config.HOST });
-  await projection.start();
-  logger.info({ groupId: config.GROUP_ID }, 'order-projection applying order events');
   projection.consumer.failure().catch((error: unknown) => {
     logger.fatal({ err: error }, 'consumer stopped for good: exiting so the process is restarted');
     process.exit(1);
   });
+  await projection.start();
+  logger.info({ groupId: config.GROUP_ID }, 'order-projection applying order events');
 }
 
 let config: ProjectionConfig;

@@ -80,6 +80,7 @@ export class OrderProjection {
       store: this.store,
       service: 'order-projection',
       maxBatchRecords: config.MAX_BATCH_RECORDS,
+      sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
       logger,
     });
     this.feed = new ChangeFeed({

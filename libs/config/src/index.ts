@@ -10,5 +10,6 @@ export {
   kafkaBrokers,
   logLevel,
   schemaRegistryUrl,
+  sessionTimeoutMs,
   signingVariables,
 } from './variables';

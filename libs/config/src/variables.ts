@@ -141,3 +141,10 @@ export const port = (fallback: number) => integer(fallback, 0, 65535);
 
 /** The interface to listen on. */
 export const host = z.string().trim().min(1, 'must not be empty').default('127.0.0.1');
+
+/**
+ * How long the group coordinator waits for a silent member (a crashed process) before it
+ * hands its partitions to the others. Shorter: faster takeover after a crash; too short:
+ * needless rebalances on a busy machine.
+ */
+export const sessionTimeoutMs = integer(30_000, 6_000, 300_000);

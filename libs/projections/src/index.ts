@@ -9,6 +9,7 @@ export {
   isTransientPgError,
   migrateRuntime,
   runtimeMigrations,
+  setPositions,
 } from './store';
 export type { ApplyRecords, FeedChange, StoredPosition } from './store';
 export { ChangeFeed } from './feed';

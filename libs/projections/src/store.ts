@@ -184,3 +184,22 @@ export class PostgresProjectionStore implements ProjectionStore {
     await client.query(`SELECT pg_notify($1, $2)`, [FEED_CHANNEL, this.projection]);
   }
 }
+
+/**
+ * Sets a projection's stored positions (creating the runtime tables if needed): where it
+ * continues when it next starts. For operators and tests that start a new projection at
+ * the end of the log instead of replaying it. Stop the projection first.
+ */
+export async function setPositions(
+  pool: Pool,
+  projection: string,
+  positions: readonly { topic: string; partition: number; offset: string }[],
+): Promise<void> {
+  await migrateRuntime(pool);
+  await pool.query(
+    `INSERT INTO ${OFFSETS_TABLE} AS o (projection, topic, partition, next_offset)
+     SELECT $1, p->>'topic', (p->>'partition')::int, (p->>'offset')::bigint FROM jsonb_array_elements($2::jsonb) AS p
+     ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
+    [projection, JSON.stringify(positions)],
+  );
+}

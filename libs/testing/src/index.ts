@@ -1,6 +1,14 @@
 export { freePort, probeInfra, testInfra } from './infra';
 export type { ProbeResult, TestInfra } from './infra';
-export { TestTopics, isolatedTopic, readRecords, recordsWithKey, testKafka } from './kafka';
+export {
+  TestTopics,
+  isolatedTopic,
+  readRecords,
+  recordsWithKey,
+  startGroupAtEnd,
+  testKafka,
+  topicEnds,
+} from './kafka';
 export type { ReadRecord } from './kafka';
 export { uniqueName, uniqueTopicName } from './names';
 export { eventually } from './poll';

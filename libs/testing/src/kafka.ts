@@ -197,3 +197,50 @@ export async function recordsWithKey(
   );
   return found;
 }
+
+/** The end (next offset to be written) of every partition of `topics`. */
+export async function topicEnds(
+  topics: readonly string[],
+  kafka: Kafka = testKafka(),
+): Promise<{ topic: string; partition: number; offset: string }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await Promise.all(
+      topics.map(async (topic) =>
+        (await admin.fetchTopicOffsets(topic)).map((p) => ({
+          topic,
+          partition: p.partition,
+          offset: p.high,
+        })),
+      ),
+    );
+    return ends.flat();
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Commits a new consumer group's offsets at the end of `topics`, so it starts with what is
+ * written next instead of replaying what earlier tests left in shared topics.
+ */
+export async function startGroupAtEnd(
+  groupId: string,
+  topics: readonly string[],
+  kafka: Kafka = testKafka(),
+) {
+  const ends = await topicEnds(topics, kafka);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const topic of topics) {
+      const partitions = ends
+        .filter((e) => e.topic === topic)
+        .map(({ partition, offset }) => ({ partition, offset }));
+      await admin.setOffsets({ groupId, topic, partitions });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
