@@ -1,6 +1,7 @@
 import {
   host,
   infrastructureVariables,
+  integer,
   loadConfig,
   logLevel,
   port,
@@ -9,8 +10,6 @@ import {
   type Env,
 } from '@tideline/config';
 import { z } from 'zod';
-
-const positiveInt = z.coerce.number().int('must be a whole number').positive('must be positive');
 
 export const processorVariables = {
   ...infrastructureVariables,
@@ -24,7 +23,7 @@ export const processorVariables = {
     .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')
     .default('order-processor'),
   /** Orders over this total (minor units) are rejected with TOTAL_OVER_LIMIT. */
-  MAX_ORDER_TOTAL_CENTS: positiveInt.default(100_000_00),
+  MAX_ORDER_TOTAL_CENTS: integer(100_000_00, 1, Number.MAX_SAFE_INTEGER),
   /** Retry delays for an order whose products are not (yet) in the catalog. */
   RETRY_DELAYS_MS: z
     .string()
@@ -32,8 +31,8 @@ export const processorVariables = {
     .transform((raw) => raw.split(',').map((part) => Number(part.trim())))
     .pipe(z.array(z.number().int().min(0, 'each delay must be ≥ 0 ms')).min(1, 'needs at least one delay')),
   SESSION_TIMEOUT_MS: sessionTimeoutMs,
-  PARTITIONS_CONCURRENTLY: positiveInt.default(3),
-  SHUTDOWN_TIMEOUT_MS: positiveInt.default(20_000),
+  PARTITIONS_CONCURRENTLY: integer(3, 1, 100),
+  SHUTDOWN_TIMEOUT_MS: integer(20_000, 1_000, 600_000),
 };
 
 /** The only place order-processor reads the environment. */

@@ -1,8 +1,7 @@
 import { ConfigError } from '@tideline/config';
+import { createHttpApp, createServiceLogger, registerHealthRoutes } from '@tideline/http';
 import { createKafka, exitOnSignal, Publisher, RegistryCodec, signerFromConfig } from '@tideline/messaging';
-import { pino } from 'pino';
 import { loadProcessorConfig } from './config';
-import { buildHealthServer } from './health';
 import { OrderProcessor } from './processor';
 
 async function main(): Promise<void> {
@@ -18,12 +17,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'order-processor' } });
+  const logger = createServiceLogger('order-processor', config.LOG_LEVEL);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-processor' });
   const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
   const publisher = new Publisher({ kafka, codec, signer, service: 'order-processor' });
   const processor = new OrderProcessor(config, { kafka, codec, signer, publisher, logger });
-  const health = buildHealthServer(() => processor.readiness());
+  const health = createHttpApp({ logger });
+  registerHealthRoutes(health, { checks: () => processor.readiness() });
   await health.listen({ port: config.PORT, host: config.HOST });
   logger.info({ port: config.PORT }, 'health endpoints listening');
   exitOnSignal(

@@ -27,11 +27,6 @@ export interface ProcessorDeps {
   logger: Logger;
 }
 
-export interface Readiness {
-  ready: boolean;
-  checks: Record<string, boolean>;
-}
-
 /** The catalog table, then the consumer group once the table has caught up. */
 export class OrderProcessor {
   readonly catalog: Table<ProductUpdated>;
@@ -84,12 +79,16 @@ export class OrderProcessor {
     return this.consumer.failure();
   }
 
-  readiness(): Readiness {
-    const checks = {
-      catalogCaughtUp: this.catalog.ready(),
-      consuming: this.consumer.status().state === 'running',
+  /** /readyz checks: the catalog caught up, the group consuming. */
+  readiness() {
+    const caughtUp = this.catalog.ready();
+    const state = this.consumer.status().state;
+    return {
+      catalog: () =>
+        caughtUp ? Promise.resolve() : Promise.reject(new Error('catalog table still catching up')),
+      consumer: () =>
+        state === 'running' ? Promise.resolve() : Promise.reject(new Error(`consumer is ${state}`)),
     };
-    return { ready: Object.values(checks).every(Boolean), checks };
   }
 
   async stop(deadlineMs: number): Promise<void> {
