@@ -1,6 +1,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { createHttpApp, problem, problemSchema, registerHealthRoutes, sendProblem } from '@tideline/http';
+import {
+  createHttpApp,
+  problem,
+  problemSchema,
+  registerHealthRoutes,
+  sendInvalid,
+  sendProblem,
+} from '@tideline/http';
 import { attachWebSocket, openSse, resumePoint, type SubscriptionRequest } from '@tideline/realtime';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dashboardHtml } from './dashboard';
@@ -125,16 +132,9 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
       const { cursor } = request.query;
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
       if (cursor !== undefined && after === undefined) {
-        return sendProblem(
-          reply,
-          problem(request, {
-            title: 'Invalid request',
-            status: 400,
-            type: 'urn:tideline:problem:validation-failed',
-            detail: '1 field is invalid: cursor.',
-            errors: [{ field: 'querystring.cursor', message: 'is not a cursor this API issued' }],
-          }),
-        );
+        return sendInvalid(request, reply, [
+          { field: 'querystring.cursor', message: 'is not a cursor this API issued' },
+        ]);
       }
       return projection.queries.customerOrders(request.params.id, Number(request.query.limit ?? 20), after);
     },
@@ -183,16 +183,9 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
         (request.query as { lastEventId?: string }).lastEventId,
       );
     } catch (error) {
-      return sendProblem(
-        reply,
-        problem(request, {
-          title: 'Invalid request',
-          status: 400,
-          type: 'urn:tideline:problem:validation-failed',
-          detail: '1 field is invalid: Last-Event-ID.',
-          errors: [{ field: 'headers.last-event-id', message: (error as Error).message }],
-        }),
-      );
+      return sendInvalid(request, reply, [
+        { field: 'headers.last-event-id', message: (error as Error).message },
+      ]);
     }
     reply.hijack();
     const sink = openSse(reply.raw, { headers: { 'x-correlation-id': request.id } });

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { fieldErrors, problem, problemTypes, sendProblem } from './problem';
+import { fieldErrors, problem, problemTypes, sendProblem, type FieldError } from './problem';
 
 /** What a service says about an unavailable dependency: the error code and a detail for the caller. */
 export interface DependencyUnavailable {
@@ -50,18 +50,7 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorHandler {
   const { unavailable = () => undefined } = options;
   return (error, request, reply) => {
     if (error.validation) {
-      const errors = fieldErrors(error.validation, error.validationContext);
-      request.log.info({ errors }, 'request rejected: invalid input');
-      return sendProblem(
-        reply,
-        problem(request, {
-          type: problemTypes.validation,
-          title: 'Invalid request',
-          status: 400,
-          detail: `${errors.length} field${errors.length === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.field).join(', ')}.`,
-          errors,
-        }),
-      );
+      return sendInvalid(request, reply, fieldErrors(error.validation, error.validationContext));
     }
     const known = CLIENT_ERRORS[error.code];
     if (known) {
@@ -109,6 +98,28 @@ export function handleNotFound(request: FastifyRequest, reply: FastifyReply): Fa
       title: title(404),
       status: 404,
       detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
+    }),
+  );
+}
+
+/**
+ * A 400 validation problem naming each bad field, for checks a route makes itself (beyond
+ * its JSON schema), shaped like the schema's own validation errors.
+ */
+export function sendInvalid(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  errors: FieldError[],
+): FastifyReply {
+  request.log.info({ errors }, 'request rejected: invalid input');
+  return sendProblem(
+    reply,
+    problem(request, {
+      type: problemTypes.validation,
+      title: 'Invalid request',
+      status: 400,
+      detail: `${errors.length} field${errors.length === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.field).join(', ')}.`,
+      errors,
     }),
   );
 }

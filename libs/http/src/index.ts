@@ -1,7 +1,7 @@
 export { createHttpApp } from './app';
 export type { HttpAppOptions } from './app';
 export { CORRELATION_HEADER, correlationIdFrom, traceIdOf } from './correlation';
-export { errorHandler, handleNotFound } from './errors';
+export { errorHandler, handleNotFound, sendInvalid } from './errors';
 export type { DependencyUnavailable, ErrorHandler, ErrorHandlerOptions } from './errors';
 export { registerHealthRoutes } from './health';
 export type { HealthRoutesOptions } from './health';

@@ -3,6 +3,7 @@ import type { TopicDescriptor } from '@tideline/contracts';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
+import { settlesWithin, watchGroup } from './group-lifecycle';
 import { describeFailure, failureHeaders, type Failure } from './failure';
 import {
   defaultRetryPolicy,
@@ -183,23 +184,16 @@ export class TidelineConsumer {
         signer: options.signer,
         service: options.service ?? options.groupId,
       });
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, ({ payload }) => {
-      this.assignments = payload.memberAssignment;
-      this.logger.info(
-        { groupId: options.groupId, assignments: payload.memberAssignment, leader: payload.isLeader },
-        'joined consumer group',
-      );
-    });
-    this.consumer.on(CRASH, ({ payload }) => {
-      this.logger.error(
-        { groupId: options.groupId, err: payload.error, restart: payload.restart },
-        'consumer crashed',
-      );
-      if (!payload.restart) {
+    watchGroup(this.consumer, {
+      groupId: options.groupId,
+      logger: this.logger,
+      onJoin: (assignments) => {
+        this.assignments = assignments;
+      },
+      onFatal: (error) => {
         this.state = 'crashed';
-        this.crashed?.(payload.error);
-      }
+        this.crashed?.(error);
+      },
     });
   }
 
@@ -259,17 +253,10 @@ export class TidelineConsumer {
     this.state = 'stopping';
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), deadlineMs);
-    });
-    const stopping = (async () => {
-      await this.consumer.stop();
-      await this.disconnectQuietly();
-      return true as const;
-    })();
-    const inTime = await Promise.race([stopping, deadline]);
-    clearTimeout(timer);
+    const inTime = await settlesWithin(
+      this.consumer.stop().then(() => this.disconnectQuietly()),
+      deadlineMs,
+    );
     this.state = 'stopped';
     this.logger.info({ groupId: this.options.groupId, inTime }, 'consumer stopped');
     return inTime;

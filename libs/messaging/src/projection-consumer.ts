@@ -3,6 +3,7 @@ import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Kafka } from './kafka';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
+import { settlesWithin, watchGroup } from './group-lifecycle';
 import { describeFailure, failureHeaders } from './failure';
 import { deadLetterTopicName, groupTopics } from './group-topics';
 import { HEADER, identityOf, readHeaders, type EventIdentity, type Headers } from './headers';
@@ -144,27 +145,20 @@ export class ProjectionConsumer {
         signer: options.signer,
         service: options.service ?? options.groupId,
       });
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, ({ payload }) => {
-      // Another instance may have moved the stored positions while this one did not own them.
-      this.positions.clear();
-      this.synced.clear();
-      this.assignments = payload.memberAssignment;
-      this.joined = true;
-      this.logger.info(
-        { groupId: options.groupId, assignments: payload.memberAssignment },
-        'joined consumer group',
-      );
-    });
-    this.consumer.on(CRASH, ({ payload }) => {
-      this.logger.error(
-        { groupId: options.groupId, err: payload.error, restart: payload.restart },
-        'consumer crashed',
-      );
-      if (!payload.restart) {
+    watchGroup(this.consumer, {
+      groupId: options.groupId,
+      logger: this.logger,
+      onJoin: (assignments) => {
+        // Another instance may have moved the stored positions while this one did not own them.
+        this.positions.clear();
+        this.synced.clear();
+        this.assignments = assignments;
+        this.joined = true;
+      },
+      onFatal: (error) => {
         this.state = 'crashed';
-        this.crashed?.(payload.error);
-      }
+        this.crashed?.(error);
+      },
     });
   }
 
@@ -248,17 +242,10 @@ export class ProjectionConsumer {
     this.state = 'stopping';
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), deadlineMs);
-    });
-    const stopping = (async () => {
-      await this.consumer.stop();
-      await this.disconnectQuietly();
-      return true as const;
-    })();
-    const inTime = await Promise.race([stopping, deadline]);
-    clearTimeout(timer);
+    const inTime = await settlesWithin(
+      this.consumer.stop().then(() => this.disconnectQuietly()),
+      deadlineMs,
+    );
     this.state = 'stopped';
     this.logger.info({ groupId: this.options.groupId, inTime }, 'consumer stopped');
     return inTime;
