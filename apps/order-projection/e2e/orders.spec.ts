@@ -1,6 +1,7 @@
 // Acceptance: order-api, two order-processors and order-projection as separate OS processes
 // against the real Kafka, registry and PostgreSQL.
 import { eventually, openSseClient, uniqueName } from '@tideline/testing';
+import { WebSocket } from 'ws';
 import { changes, json, OrderStack, type OrderDocument } from './support';
 
 let stack: OrderStack;
@@ -181,3 +182,54 @@ it('answers bad queries with problem+json naming the field, unknown orders with 
   expect(stats.consumer.state).toBe('running');
   expect(stats.lag).not.toBeNull();
 });
+
+it('shows a cancellation, moves the customer summary, and streams it over WebSocket', async () => {
+  await putProduct('fig', 250);
+  const customer = `${stack.run}-dave`;
+  const placed = await placeOrder(customer, [['fig', 2]]);
+  expect((await settled(placed.orderId)).status).toBe('confirmed');
+
+  const socket = new WebSocket(`${stack.projection.url.replace('http', 'ws')}/ws`);
+  const messages: { type: string; id?: number; subscription?: string; data?: { status: string } }[] = [];
+  socket.on('message', (data: Buffer) =>
+    messages.push(JSON.parse(data.toString()) as (typeof messages)[number]),
+  );
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  socket.send(JSON.stringify({ type: 'subscribe', id: 'o', feed: `order:${placed.orderId}` }));
+  socket.send(JSON.stringify({ type: 'subscribe', id: 'bad', feed: 'nonsense' }));
+  await eventually('the order history over WebSocket', () =>
+    messages.filter((m) => m.type === 'change').length >= 2 ? true : undefined,
+  );
+  expect(messages).toContainEqual(expect.objectContaining({ type: 'error', id: 'bad', field: 'feed' }));
+
+  const cancel = await fetch(`${stack.api.url}/orders/${placed.orderId}/cancel`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'changed my mind' }),
+  });
+  expect(cancel.status).toBe(202);
+  const { eventId } = (await cancel.json()) as { eventId: string };
+  const order = await getOrder(placed.orderId, `?waitFor=${eventId}&timeout=10000`);
+  expect(order.body).toMatchObject({ status: 'cancelled', cancelReason: 'changed my mind' });
+  expect(order.body.timeline.map((t) => t.eventType)).toEqual([
+    'OrderPlaced',
+    'OrderConfirmed',
+    'OrderCancelled',
+  ]);
+
+  await eventually('the cancellation over WebSocket', () =>
+    messages.filter((m) => m.type === 'change').length >= 3 ? true : undefined,
+  );
+  const changed = messages.filter((m) => m.type === 'change');
+  expect(changed.map((m) => m.data?.status)).toEqual(['pending', 'confirmed', 'cancelled']);
+  expect(changed.every((m) => m.subscription === 'o')).toBe(true);
+  socket.close();
+
+  const summary = await fetch(`${stack.projection.url}/customers/${customer}/summary`).then((r) =>
+    json<{ counts: Record<string, number>; confirmedSpendCents: Record<string, number> }>(r),
+  );
+  expect(summary).toMatchObject({
+    counts: { pending: 0, confirmed: 0, cancelled: 1, rejected: 0 },
+    confirmedSpendCents: {},
+  });
+}, 60_000);
