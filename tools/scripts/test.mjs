@@ -21,6 +21,7 @@ function summarize() {
   let skipped = 0;
   let files = 0;
   for (const file of fs.existsSync(resultsDir) ? fs.readdirSync(resultsDir) : []) {
+    if (!file.endsWith('.json')) continue; // a test may leave a screenshot beside the results
     const result = JSON.parse(fs.readFileSync(path.join(resultsDir, file), 'utf8'));
     passed += result.numPassedTests;
     failed += result.numFailedTests;

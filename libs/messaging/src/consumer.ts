@@ -26,7 +26,7 @@ import { resetOffsets, type OffsetTarget } from './offsets-admin';
 import { Publisher, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
 import { BatchTransaction } from './transaction';
 import type { RecordSigner } from './signing';
-import { applyTopicPlan, planTopics } from './topic-admin';
+import { ensureTopics } from './topic-admin';
 
 /**
  * Where a subscription starts. `committed` (default) continues from the group's committed
@@ -277,8 +277,7 @@ export class TidelineConsumer {
       this.options.subscriptions.map((s) => s.topic),
       this.policy,
     );
-    const plan = await planTopics(this.admin, topics);
-    if (plan.changes) await applyTopicPlan(this.admin, { ...plan, conflicts: [] });
+    await ensureTopics(this.admin, topics);
   }
 
   private async applyStartPositions(): Promise<void> {

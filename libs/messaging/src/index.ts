@@ -6,7 +6,7 @@ export { createKafka } from './kafka';
 export type { Admin, Kafka, KafkaConnection } from './kafka';
 export { backwardProblems, checkSchemas, registerSchemas } from './schema-admin';
 export type { SchemaCheck, SchemaCheckStatus, SchemaRegistration } from './schema-admin';
-export { applyTopicPlan, desiredConfig, planTopics } from './topic-admin';
+export { applyTopicPlan, desiredConfig, ensureTopics, planTopics } from './topic-admin';
 export type { TopicAction, TopicPlan } from './topic-admin';
 export {
   catalogGroupTopics,

@@ -11,7 +11,7 @@ import { decodeInboundCached } from './inbound';
 import { silentLogger, type Logger } from './log';
 import { Publisher } from './publisher';
 import type { RecordSigner } from './signing';
-import { applyTopicPlan, planTopics } from './topic-admin';
+import { ensureTopics } from './topic-admin';
 
 /** One decoded, verified record as a projection applies it. */
 export interface ProjectionRecord<Value = unknown> extends EventIdentity {
@@ -212,11 +212,10 @@ export class ProjectionConsumer {
     try {
       await this.admin.connect();
       if (this.options.provisionTopics ?? true) {
-        const plan = await planTopics(
+        await ensureTopics(
           this.admin,
           groupTopics(this.options.groupId, this.options.topics, { delaysMs: [] }),
         );
-        if (plan.changes) await applyTopicPlan(this.admin, { ...plan, conflicts: [] });
       }
       await this.publisher.connect();
       await this.consumer.connect();

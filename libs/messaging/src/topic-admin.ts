@@ -139,3 +139,25 @@ export async function applyTopicPlan(admin: Admin, plan: TopicPlan): Promise<voi
     throw kafkaUnavailable(error);
   }
 }
+
+/**
+ * Creates or fixes `topics` until the cluster matches (conflicts left alone), retrying a
+ * few times: right after a creation the cluster's metadata can lag ("does not host this
+ * topic-partition"), and several instances starting at once race to create the same topics.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly ManagedTopic[],
+  { attempts = 5, backoffMs = 500 }: { attempts?: number; backoffMs?: number } = {},
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const plan = await planTopics(admin, topics);
+      if (plan.changes) await applyTopicPlan(admin, { ...plan, conflicts: [] });
+      return;
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs * attempt));
+    }
+  }
+}
