@@ -1,0 +1,162 @@
+/** Command-line flags of the orders benchmark (bench/orders.bench.ts). */
+export interface OrdersBenchOptions {
+  /** Open-loop arrival rates of the latency phase, orders per second. */
+  rates: number[];
+  /** Measured seconds per rate. */
+  durationS: number;
+  /** Seconds at each rate before the measured ones (discarded). */
+  warmupS: number;
+  /** Distinct customers the orders are spread over. */
+  customers: number;
+  /** order-processor instances. */
+  processors: number;
+  /** Keep-alive connections of the latency phase's HTTP client. */
+  latencyConnections: number;
+  /** Closed-loop concurrency levels (connections) of the ingest phase. */
+  connections: number[];
+  /** Measured seconds per ingest run. */
+  ingestDurationS: number;
+  /** Seconds of load before each ingest run (discarded). */
+  ingestWarmupS: number;
+  /** Runs per ingest contender and concurrency level, interleaved. */
+  ingestRuns: number;
+  only: 'latency' | 'ingest' | undefined;
+  /** Wait (before starting anything) until the 1-minute load average is below this; 0: do not wait. */
+  maxLoad: number;
+  /** Longest wait for `maxLoad`, seconds. */
+  loadWaitS: number;
+  json: boolean;
+}
+
+export const defaults: OrdersBenchOptions = {
+  rates: [200, 1000],
+  durationS: 20,
+  warmupS: 5,
+  customers: 300,
+  processors: 2,
+  latencyConnections: 128,
+  connections: [16, 64],
+  ingestDurationS: 10,
+  ingestWarmupS: 2,
+  ingestRuns: 2,
+  only: undefined,
+  maxLoad: 1.5,
+  loadWaitS: 600,
+  json: false,
+};
+
+export const usage = `Usage: npm run bench:orders -- [flags]
+
+End-to-end latency POST /orders → SSE (open loop, fixed arrival rates) and ingest throughput
+of POST /orders against a fastify no-op route and a naive one-awaited-send service, with
+order-api, order-processor and order-projection as OS processes on the local stack
+(Kafka 127.0.0.1:9092, registry 127.0.0.1:8081, PostgreSQL 127.0.0.1:5432). Progress on
+stderr, results (Markdown tables) on stdout.
+
+  --rates R1,R2,...         arrival rates of the latency phase, orders/s (default ${defaults.rates.join(',')})
+  --duration-s N            measured seconds per rate (default ${defaults.durationS})
+  --warmup-s N              discarded seconds before each rate (default ${defaults.warmupS})
+  --customers N             distinct customers (default ${defaults.customers})
+  --processors N            order-processor instances (default ${defaults.processors})
+  --latency-connections N   keep-alive connections of the open-loop client (default ${defaults.latencyConnections})
+  --connections C1,C2,...   ingest concurrency levels, connections (default ${defaults.connections.join(',')})
+  --ingest-duration-s N     measured seconds per ingest run (default ${defaults.ingestDurationS})
+  --ingest-warmup-s N       discarded seconds of load before each ingest run (default ${defaults.ingestWarmupS})
+  --ingest-runs N           runs per ingest contender and level, interleaved (default ${defaults.ingestRuns})
+  --only latency|ingest     run one phase only
+  --max-load X              first wait until the 1-minute load average is below X; 0: do not wait (default ${defaults.maxLoad})
+  --load-wait-s N           wait at most N seconds for that, then start anyway (default ${defaults.loadWaitS})
+  --json                    print the results as JSON instead of tables
+  --help                    this text
+`;
+
+export class UsageError extends Error {}
+
+const integerFlags: Record<string, [keyof OrdersBenchOptions, number, number]> = {
+  '--duration-s': ['durationS', 1, 600],
+  '--warmup-s': ['warmupS', 0, 120],
+  '--customers': ['customers', 1, 100_000],
+  '--processors': ['processors', 1, 6],
+  '--latency-connections': ['latencyConnections', 1, 1_024],
+  '--ingest-duration-s': ['ingestDurationS', 1, 600],
+  '--ingest-warmup-s': ['ingestWarmupS', 0, 120],
+  '--ingest-runs': ['ingestRuns', 1, 20],
+  '--load-wait-s': ['loadWaitS', 0, 3_600],
+};
+
+const listFlags: Record<string, [keyof OrdersBenchOptions, number, number]> = {
+  '--rates': ['rates', 1, 20_000],
+  '--connections': ['connections', 1, 1_024],
+};
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const clean = text.replaceAll('_', '');
+  const value = Number(clean);
+  if (!/^\d+$/.test(clean) || value < min || value > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not "${text}"`);
+  return value;
+}
+
+/** Parses argv (without node and script); throws UsageError naming the first bad flag. */
+export function parseArgs(argv: readonly string[]): OrdersBenchOptions | 'help' {
+  const options: OrdersBenchOptions = { ...defaults };
+  const values = options as unknown as Record<string, unknown>;
+  for (let i = 0; i < argv.length; i += 1) {
+    const raw = argv[i] ?? '';
+    const eq = raw.indexOf('=');
+    const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
+    const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
+    const takeValue = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      i += 1;
+      return next;
+    };
+    const noValue = () => {
+      if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
+    };
+    const single = integerFlags[flag];
+    if (single) {
+      const [key, min, max] = single;
+      values[key] = integer(flag, takeValue(), min, max);
+      continue;
+    }
+    const list = listFlags[flag];
+    if (list) {
+      const [key, min, max] = list;
+      const text = takeValue();
+      const parts = text.split(',');
+      if (parts.length > 10) throw new UsageError(`${flag} takes at most 10 values, not ${parts.length}`);
+      values[key] = parts.map((part) => integer(flag, part.trim(), min, max));
+      continue;
+    }
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--only': {
+        const value = takeValue();
+        if (value !== 'latency' && value !== 'ingest')
+          throw new UsageError(`--only must be latency or ingest, not "${value}"`);
+        options.only = value;
+        break;
+      }
+      case '--max-load': {
+        const text = takeValue();
+        const value = Number(text);
+        if (!/^\d+(\.\d+)?$/.test(text) || value > 100)
+          throw new UsageError(`--max-load must be a number from 0 to 100, not "${text}"`);
+        options.maxLoad = value;
+        break;
+      }
+      case '--json':
+        noValue();
+        options.json = true;
+        break;
+      default:
+        throw new UsageError(`unknown flag "${raw}" (see --help)`);
+    }
+  }
+  return options;
+}
