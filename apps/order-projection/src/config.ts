@@ -24,6 +24,8 @@ export const projectionVariables = {
     .string()
     .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')
     .default('order-projection'),
+  /** Partitions applied at the same time (each in its own transaction). */
+  PARTITIONS_CONCURRENTLY: integer(3, 1, 100),
   /** Most records applied in one PostgreSQL transaction. */
   MAX_BATCH_RECORDS: integer(500, 1, 10_000),
   /** A stream client with more unsent bytes than this is dropped (and told to resume). */

@@ -80,6 +80,7 @@ export class OrderProjection {
       store: this.store,
       service: 'order-projection',
       maxBatchRecords: config.MAX_BATCH_RECORDS,
+      partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
       logger,
     });

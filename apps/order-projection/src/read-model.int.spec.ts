@@ -209,3 +209,25 @@ it('writes the read model, the position and the feed together through the store'
   );
   expect(Number(feed.rows[0]!.n)).toBe(2);
 });
+
+it('loses no event when two transactions apply the first events of the same new orders at once', async () => {
+  const run = `race-${Date.now()}`;
+  const orders = Array.from({ length: 20 }, (_, i) => `${run}-${i}`);
+  const customerId = `customer-${run}`;
+  const before = await queries.totals();
+  await Promise.all([
+    applyInOneTransaction(orders.map((id, i) => eventRecord('placed', id, customerId, i))),
+    applyInOneTransaction(orders.map((id, i) => eventRecord('confirmed', id, customerId, i))),
+  ]);
+  for (const id of orders) {
+    const order = await queries.order(id);
+    expect([id, order?.document.timeline.map((t) => t.eventType)]).toEqual([
+      id,
+      ['OrderPlaced', 'OrderConfirmed'],
+    ]);
+  }
+  const summary = await queries.customerSummary(customerId);
+  expect(summary?.counts).toEqual({ pending: 0, confirmed: 20, cancelled: 0, rejected: 0 });
+  const after = await queries.totals();
+  expect(after.orders - before.orders).toBe(20);
+});

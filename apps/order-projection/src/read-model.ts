@@ -104,7 +104,8 @@ const zeroCounts = (): Counts => ({ pending: 0, confirmed: 0, cancelled: 0, reje
 
 /**
  * Applies a batch of order events inside the store's transaction: evolves each order's view
- * (locking the orders' rows in id order, so concurrent writers never deadlock on them), adds
+ * (claiming and locking the orders' rows in id order, so concurrent writers neither lose an
+ * update nor deadlock), adds
  * the summary and count deltas, and returns one feed change per event that changed a view.
  * A redelivered event changes nothing (evolveOrder ignores seen ids) and publishes nothing.
  */
@@ -112,11 +113,20 @@ export async function applyOrderEvents(client: PoolClient, batch: ProjectionBatc
   const events = batch.records.map(toOrderEvent).filter((e): e is OrderEvent => e !== undefined);
   if (events.length === 0) return [];
   const ids = [...new Set(events.map((e) => e.value.orderId))].sort();
-  const { rows } = await client.query<{ order_id: string; view: OrderView }>(
-    `SELECT order_id, view FROM ${SCHEMA}.orders WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE`,
+  // Claim a row for every order first (a placeholder, events = 0, for a new one): a concurrent
+  // transaction with a first event of the same new order then waits for this one and reads
+  // its result, instead of both starting from nothing and the last writer winning.
+  await client.query(
+    `INSERT INTO ${SCHEMA}.orders (order_id, status, events, updated_at, view)
+     SELECT id, 'pending', 0, now(), '{}'::jsonb FROM unnest($1::text[]) AS id ORDER BY id
+     ON CONFLICT (order_id) DO NOTHING`,
     [ids],
   );
-  const views = new Map(rows.map((row) => [row.order_id, row.view]));
+  const { rows } = await client.query<{ order_id: string; events: number; view: OrderView }>(
+    `SELECT order_id, events, view FROM ${SCHEMA}.orders WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE`,
+    [ids],
+  );
+  const views = new Map(rows.filter((row) => row.events > 0).map((row) => [row.order_id, row.view]));
   const changed = new Set<string>();
   const statusDelta = zeroCounts();
   const customerCounts = new Map<string, Counts>();
