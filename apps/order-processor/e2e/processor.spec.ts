@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
   allTopics,
+  orderCancelledTopic,
   orderConfirmedTopic,
   orderPlacedTopic,
   orderRejectedTopic,
@@ -23,7 +24,7 @@ import {
   RegistryCodec,
   registerSchemas,
 } from '@tideline/messaging';
-import { eventually, freePort, testInfra, testKafka, uniqueName } from '@tideline/testing';
+import { eventually, freePort, startGroupAtEnd, testInfra, testKafka, uniqueName } from '@tideline/testing';
 
 const infra = testInfra();
 const key = { id: uniqueName('key'), secret: randomBytes(32) };
@@ -84,8 +85,12 @@ beforeAll(async () => {
   if (plan.changes) await applyTopicPlan(admin, plan);
   await admin.disconnect();
   await registerSchemas(codec, allTopics);
+  // This run's groups start at the end of the shared topics: earlier runs' records are not replayed.
+  await startGroupAtEnd(groupId, [orderPlacedTopic.name, orderCancelledTopic.name]);
+  const watchGroup = uniqueName('watch');
+  await startGroupAtEnd(watchGroup, [orderConfirmedTopic.name, orderRejectedTopic.name]);
   // Watch the processor's output (read committed: only committed transactions are seen).
-  watcher = testKafka().consumer({ groupId: uniqueName('watch'), maxWaitTimeInMs: 500 });
+  watcher = testKafka().consumer({ groupId: watchGroup, maxWaitTimeInMs: 500 });
   await watcher.connect();
   await watcher.subscribe({
     topics: [orderConfirmedTopic.name, orderRejectedTopic.name],
