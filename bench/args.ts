@@ -1,3 +1,7 @@
+import { parseFlags, UsageError, type IntegerFlags } from './flags';
+
+export { UsageError } from './flags';
+
 /** Command-line flags of the messaging benchmark. */
 export interface BenchOptions {
   /** Records pre-filled once and consumed by every consume contender in every run. */
@@ -61,9 +65,7 @@ results on stdout.
   --help                    this text
 `;
 
-export class UsageError extends Error {}
-
-const integerFlags: Record<string, [keyof BenchOptions, number, number]> = {
+const integerFlags: IntegerFlags<BenchOptions> = {
   '--records': ['records', 1, 10_000_000],
   '--produce-records': ['produceRecords', 1, 10_000_000],
   '--send-records': ['sendRecords', 1, 1_000_000],
@@ -77,59 +79,35 @@ const integerFlags: Record<string, [keyof BenchOptions, number, number]> = {
 
 /** Parses argv (without node and script); throws UsageError naming the first bad flag. */
 export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
-  const options: BenchOptions = { ...defaults };
-  const values = options as unknown as Record<string, unknown>;
-  for (let i = 0; i < argv.length; i += 1) {
-    const raw = argv[i] ?? '';
-    const eq = raw.indexOf('=');
-    const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
-    const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
-    const takeValue = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      i += 1;
-      return next;
-    };
-    const noValue = () => {
-      if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
-    };
-    const integer = integerFlags[flag];
-    if (integer) {
-      const [key, min, max] = integer;
-      const text = takeValue().replaceAll('_', '');
-      const value = Number(text);
-      if (!/^\d+$/.test(text) || value < min || value > max)
-        throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not "${text}"`);
-      values[key] = value;
-      continue;
-    }
-    switch (flag) {
-      case '--help':
-      case '-h':
-        return 'help';
-      case '--only': {
-        const value = takeValue();
-        if (value !== 'consume' && value !== 'produce')
-          throw new UsageError(`--only must be consume or produce, not "${value}"`);
-        options.only = value;
-        break;
+  return parseFlags(argv, defaults, {
+    integers: integerFlags,
+    other(flag, value, options) {
+      switch (flag) {
+        case '--help':
+        case '-h':
+          return 'help';
+        case '--only': {
+          const only = value.take();
+          if (only !== 'consume' && only !== 'produce')
+            throw new UsageError(`--only must be consume or produce, not "${only}"`);
+          options.only = only;
+          return true;
+        }
+        case '--no-java':
+          value.none();
+          options.java = false;
+          return true;
+        case '--signing-off':
+          value.none();
+          options.signingOff = true;
+          return true;
+        case '--json':
+          value.none();
+          options.json = true;
+          return true;
+        default:
+          return false;
       }
-      case '--no-java':
-        noValue();
-        options.java = false;
-        break;
-      case '--signing-off':
-        noValue();
-        options.signingOff = true;
-        break;
-      case '--json':
-        noValue();
-        options.json = true;
-        break;
-      default:
-        throw new UsageError(`unknown flag "${raw}" (see --help)`);
-    }
-  }
-  return options;
+    },
+  });
 }

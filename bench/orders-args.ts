@@ -1,3 +1,7 @@
+import { parseFlags, UsageError, type IntegerFlags } from './flags';
+
+export { UsageError } from './flags';
+
 /** Command-line flags of the orders benchmark (bench/orders.bench.ts). */
 export interface OrdersBenchOptions {
   /** Open-loop arrival rates of the latency phase, orders per second. */
@@ -70,9 +74,7 @@ stderr, results (Markdown tables) on stdout.
   --help                    this text
 `;
 
-export class UsageError extends Error {}
-
-const integerFlags: Record<string, [keyof OrdersBenchOptions, number, number]> = {
+const integerFlags: IntegerFlags<OrdersBenchOptions> = {
   '--duration-s': ['durationS', 1, 600],
   '--warmup-s': ['warmupS', 0, 120],
   '--customers': ['customers', 1, 100_000],
@@ -84,79 +86,43 @@ const integerFlags: Record<string, [keyof OrdersBenchOptions, number, number]> =
   '--load-wait-s': ['loadWaitS', 0, 3_600],
 };
 
-const listFlags: Record<string, [keyof OrdersBenchOptions, number, number]> = {
+const listFlags: IntegerFlags<OrdersBenchOptions> = {
   '--rates': ['rates', 1, 20_000],
   '--connections': ['connections', 1, 1_024],
 };
 
-function integer(flag: string, text: string, min: number, max: number): number {
-  const clean = text.replaceAll('_', '');
-  const value = Number(clean);
-  if (!/^\d+$/.test(clean) || value < min || value > max)
-    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not "${text}"`);
-  return value;
-}
-
 /** Parses argv (without node and script); throws UsageError naming the first bad flag. */
 export function parseArgs(argv: readonly string[]): OrdersBenchOptions | 'help' {
-  const options: OrdersBenchOptions = { ...defaults };
-  const values = options as unknown as Record<string, unknown>;
-  for (let i = 0; i < argv.length; i += 1) {
-    const raw = argv[i] ?? '';
-    const eq = raw.indexOf('=');
-    const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
-    const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
-    const takeValue = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      i += 1;
-      return next;
-    };
-    const noValue = () => {
-      if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
-    };
-    const single = integerFlags[flag];
-    if (single) {
-      const [key, min, max] = single;
-      values[key] = integer(flag, takeValue(), min, max);
-      continue;
-    }
-    const list = listFlags[flag];
-    if (list) {
-      const [key, min, max] = list;
-      const text = takeValue();
-      const parts = text.split(',');
-      if (parts.length > 10) throw new UsageError(`${flag} takes at most 10 values, not ${parts.length}`);
-      values[key] = parts.map((part) => integer(flag, part.trim(), min, max));
-      continue;
-    }
-    switch (flag) {
-      case '--help':
-      case '-h':
-        return 'help';
-      case '--only': {
-        const value = takeValue();
-        if (value !== 'latency' && value !== 'ingest')
-          throw new UsageError(`--only must be latency or ingest, not "${value}"`);
-        options.only = value;
-        break;
+  return parseFlags(argv, defaults, {
+    integers: integerFlags,
+    lists: listFlags,
+    other(flag, value, options) {
+      switch (flag) {
+        case '--help':
+        case '-h':
+          return 'help';
+        case '--only': {
+          const only = value.take();
+          if (only !== 'latency' && only !== 'ingest')
+            throw new UsageError(`--only must be latency or ingest, not "${only}"`);
+          options.only = only;
+          return true;
+        }
+        case '--max-load': {
+          const text = value.take();
+          const load = Number(text);
+          if (!/^\d+(\.\d+)?$/.test(text) || load > 100)
+            throw new UsageError(`--max-load must be a number from 0 to 100, not "${text}"`);
+          options.maxLoad = load;
+          return true;
+        }
+        case '--json':
+          value.none();
+          options.json = true;
+          return true;
+        default:
+          return false;
       }
-      case '--max-load': {
-        const text = takeValue();
-        const value = Number(text);
-        if (!/^\d+(\.\d+)?$/.test(text) || value > 100)
-          throw new UsageError(`--max-load must be a number from 0 to 100, not "${text}"`);
-        options.maxLoad = value;
-        break;
-      }
-      case '--json':
-        noValue();
-        options.json = true;
-        break;
-      default:
-        throw new UsageError(`unknown flag "${raw}" (see --help)`);
-    }
-  }
-  return options;
+    },
+  });
 }

@@ -2,51 +2,29 @@
 // apps/order-projection/e2e/support.ts (OrderStack: own signing key, consumer groups started at
 // the end of the shared topics, a fresh database), plus what a benchmark needs on top: every
 // child is tracked from the moment it is spawned (so Ctrl-C or a failure during start-up still
-// stops it), output is capped, and the groups and their retry/dead-letter topics are deleted
+// stops it), and the groups and their retry/dead-letter topics are deleted
 // at the end with the database.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { allTopics, orderCancelledTopic, orderPlacedTopic } from '@tideline/contracts';
-import {
-  applyTopicPlan,
-  catalogGroupTopics,
-  createKafka,
-  planTopics,
-  RegistryCodec,
-  registerSchemas,
-} from '@tideline/messaging';
-import { setPositions } from '@tideline/projections';
+import { createKafka } from '@tideline/messaging';
 import {
   createTestDatabase,
-  eventually,
   freePort,
-  startGroupAtEnd,
+  startService,
   testInfra,
-  topicEnds,
   uniqueName,
+  type ServiceProcess,
   type TestDatabase,
 } from '@tideline/testing';
-import { Pool } from 'pg';
-import { projectedTopics } from '../apps/order-projection/src/read-model';
+import { provisionOrderStack, provisionTopicsAndSchemas } from '../apps/order-projection/e2e/support';
 
 const root = path.resolve(__dirname, '..');
 export const serviceEntry = (app: string) => path.join(root, 'apps', app, 'src', 'main.ts');
 
 /** A process the benchmark started. */
-export interface BenchProcess {
-  name: string;
-  port: number;
-  url: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  /** The last 64 KB it wrote to stdout and stderr. */
-  output(): string;
-  /** SIGTERM (or `signal`), SIGKILL after `deadlineMs`; resolves with the exit code. */
-  stop(signal?: NodeJS.Signals, deadlineMs?: number): Promise<number | null>;
-}
+export type BenchProcess = ServiceProcess;
 
-const OUTPUT_CAP = 64 * 1024;
 const live = new Set<ChildProcess>();
 
 /** Every child still running (for the report and the exit handler). */
@@ -77,82 +55,21 @@ export async function stopAllChildren(deadlineMs = 10_000): Promise<void> {
   );
 }
 
-/**
- * Spawns `node --conditions=@tideline/source --import tsx <entry>` with PORT set (like
- * @tideline/testing's startService) and waits until GET `readyPath` answers 200.
- */
-export async function startProcess(
+/** @tideline/testing's startService, with every child tracked from the moment it is spawned. */
+export function startProcess(
   name: string,
   entry: string,
-  {
-    env,
-    port,
-    readyPath = '/readyz',
-    timeoutMs = 90_000,
-  }: {
-    env: Record<string, string>;
-    port: number;
-    readyPath?: string;
-    timeoutMs?: number;
-  },
+  options: { env: Record<string, string>; port: number; readyPath?: string; timeoutMs?: number },
 ): Promise<BenchProcess> {
-  const child = spawn(process.execPath, ['--conditions=@tideline/source', '--import', 'tsx', entry], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 2 * OUTPUT_CAP) output = output.slice(-OUTPUT_CAP);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      exitCode = code;
-      live.delete(child);
-      resolve(code);
-    }),
-  );
-  child.once('error', () => live.delete(child));
-  const url = `http://127.0.0.1:${port}`;
-  const service: BenchProcess = {
-    name,
-    port,
-    url,
-    child,
-    exited,
-    output: () => output.slice(-OUTPUT_CAP),
-    async stop(signal = 'SIGTERM', deadlineMs = 10_000) {
-      if (exitCode !== undefined) return exitCode;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
+  return startService(name, entry, {
+    timeoutMs: 90_000,
+    ...options,
+    onSpawn: (child) => {
+      live.add(child);
+      child.once('exit', () => live.delete(child));
+      child.once('error', () => live.delete(child));
     },
-  };
-  try {
-    await eventually(
-      `${name} to answer ${readyPath}`,
-      async () => {
-        if (exitCode !== undefined) throw new Error(`${name} exited with ${exitCode}`);
-        const response = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(2_000) }).catch(
-          () => undefined,
-        );
-        return response?.status === 200 ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 200 },
-    );
-  } catch (error) {
-    await service.stop('SIGKILL');
-    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output.slice(-4000)}`);
-  }
-  return service;
+  });
 }
 
 /**
@@ -260,31 +177,11 @@ export class OrdersStack {
       .map((s) => s.name);
   }
 
-  /**
-   * Topics and schemas in place (idempotent), and this stack's consumer groups set to the
-   * end of the shared topics: earlier records (signed with other keys) are not replayed.
-   */
+  /** Topics and schemas in place; with consumers, this stack's groups start at the end of the shared topics. */
   private async provision(consumers: boolean): Promise<void> {
-    const infra = testInfra();
-    const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: uniqueName('bench-provision') });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const plan = await planTopics(admin, [...allTopics, ...catalogGroupTopics(allTopics)]);
-      if (plan.changes) await applyTopicPlan(admin, plan);
-    } finally {
-      await admin.disconnect();
-    }
-    await registerSchemas(new RegistryCodec({ registryUrl: infra.registryUrl }), allTopics);
-    if (!consumers) return;
+    if (!consumers) return provisionTopicsAndSchemas();
     this.groupsStarted = true;
-    await startGroupAtEnd(this.processorGroup, [orderPlacedTopic.name, orderCancelledTopic.name]);
-    const pool = new Pool({ connectionString: this.databaseUrl, max: 1 });
-    try {
-      await setPositions(pool, this.projectionGroup, await topicEnds(projectedTopics.map((t) => t.name)));
-    } finally {
-      await pool.end();
-    }
+    await provisionOrderStack(this.processorGroup, this.projectionGroup, this.databaseUrl);
   }
 
   /** Deletes both groups and every topic named after them (retry and dead-letter topics). */

@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { allTopics, orderCancelledTopic, orderPlacedTopic } from '@tideline/contracts';
 import {
-  applyTopicPlan,
   catalogGroupTopics,
   createKafka,
-  planTopics,
+  ensureTopics,
   RegistryCodec,
   registerSchemas,
 } from '@tideline/messaging';
@@ -63,26 +62,30 @@ export const changes = (events: SseEvent[]) =>
       ...(JSON.parse(e.data) as { orderId: string; status: string; eventType: string }),
     }));
 
-/**
- * Topics and schemas in place (idempotent), and this stack's consumer groups set to the end
- * of the shared topics: earlier runs' records (signed with other keys) are not replayed.
- */
-async function provision(
-  processorGroup: string,
-  projectionGroup: string,
-  databaseUrl: string,
-): Promise<void> {
+/** The catalog's topics (with every group's retry and dead-letter topics) and schemas in place; idempotent. */
+export async function provisionTopicsAndSchemas(): Promise<void> {
   const infra = testInfra();
   const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: uniqueName('provision') });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const plan = await planTopics(admin, [...allTopics, ...catalogGroupTopics(allTopics)]);
-    if (plan.changes) await applyTopicPlan(admin, plan);
+    await ensureTopics(admin, [...allTopics, ...catalogGroupTopics(allTopics)]);
   } finally {
     await admin.disconnect();
   }
   await registerSchemas(new RegistryCodec({ registryUrl: infra.registryUrl }), allTopics);
+}
+
+/**
+ * Topics and schemas in place, and a stack's consumer groups set to the end of the shared
+ * topics: earlier runs' records (signed with other keys) are not replayed.
+ */
+export async function provisionOrderStack(
+  processorGroup: string,
+  projectionGroup: string,
+  databaseUrl: string,
+): Promise<void> {
+  await provisionTopicsAndSchemas();
   await startGroupAtEnd(processorGroup, [orderPlacedTopic.name, orderCancelledTopic.name]);
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   try {
@@ -126,7 +129,7 @@ export class OrderStack {
       SHUTDOWN_TIMEOUT_MS: '5000',
       ...env,
     };
-    await provision(stack.processorGroup, stack.projectionGroup, stack.database.url);
+    await provisionOrderStack(stack.processorGroup, stack.projectionGroup, stack.database.url);
     await stack.startProjection();
     stack.api = await stack.track(
       startService('order-api', entry('order-api'), {

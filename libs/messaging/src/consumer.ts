@@ -3,7 +3,7 @@ import type { TopicDescriptor } from '@tideline/contracts';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
-import { settlesWithin, watchGroup } from './group-lifecycle';
+import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
 import { describeFailure, failureHeaders, type Failure } from './failure';
 import {
   defaultRetryPolicy,
@@ -166,24 +166,11 @@ export class TidelineConsumer {
       this.bySource.set(subscription.topic.name, subscription);
     this.retryTopics = this.policy.delaysMs.map((_, index) => retryTopicName(options.groupId, index + 1));
     this.deadLetterTopic = deadLetterTopicName(options.groupId);
-    this.consumer = options.kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      // Java's fetch.max.wait.ms: an idle long poll returns within 0.5 s, so stop() is quick.
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = createGroupConsumer(options.kafka, options);
     this.admin = options.kafka.admin();
-    this.ownsPublisher = options.publisher === undefined;
-    this.publisher =
-      options.publisher ??
-      new Publisher({
-        kafka: options.kafka,
-        codec: options.codec,
-        signer: options.signer,
-        service: options.service ?? options.groupId,
-      });
+    const forwarding = forwardingPublisher(options);
+    this.publisher = forwarding.publisher;
+    this.ownsPublisher = forwarding.owned;
     watchGroup(this.consumer, {
       groupId: options.groupId,
       logger: this.logger,

@@ -1,5 +1,8 @@
-import type { Consumer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
+import type { RegistryCodec } from './codec';
 import type { Logger } from './log';
+import { Publisher } from './publisher';
+import type { RecordSigner } from './signing';
 
 /** Resolves true when `work` settles within `deadlineMs`, false when the deadline comes first. */
 export async function settlesWithin(work: Promise<unknown>, deadlineMs: number): Promise<boolean> {
@@ -44,4 +47,40 @@ export function watchGroup(
     logger.error({ groupId, err: payload.error, restart: payload.restart }, 'consumer crashed');
     if (!payload.restart) onFatal(payload.error);
   });
+}
+
+/** A kafkajs group consumer with the runtime's settings. */
+export function createGroupConsumer(
+  kafka: Kafka,
+  options: {
+    groupId: string;
+    sessionTimeoutMs?: number | undefined;
+    heartbeatIntervalMs?: number | undefined;
+  },
+): Consumer {
+  return kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+    // Java's fetch.max.wait.ms: an idle long poll returns within 0.5 s, so stop() is quick.
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+  });
+}
+
+/** The publisher a consumer forwards failed records with: the given one, or its own (`owned`: close it on stop). */
+export function forwardingPublisher(options: {
+  kafka: Kafka;
+  codec: RegistryCodec;
+  signer: RecordSigner;
+  groupId: string;
+  publisher?: Publisher | undefined;
+  service?: string | undefined;
+}): { publisher: Publisher; owned: boolean } {
+  if (options.publisher) return { publisher: options.publisher, owned: false };
+  const { kafka, codec, signer } = options;
+  return {
+    publisher: new Publisher({ kafka, codec, signer, service: options.service ?? options.groupId }),
+    owned: true,
+  };
 }

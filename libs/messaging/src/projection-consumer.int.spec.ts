@@ -107,9 +107,11 @@ it('applies every record once, from the stored position, also after Kafka offset
   // A store ahead of Kafka (commits lost): the consumer skips forward, applying nothing twice.
   const fresh = new MemoryStore();
   fresh.positions.set(`${topic.name}:0`, '9');
-  await start(fixture.group([topic], []), topic, fresh);
+  const ahead = await start(fixture.group([topic], []), topic, fresh);
   await eventually('up to 12', () => (fresh.positions.get(`${topic.name}:0`) === '12' ? true : undefined));
   expect(fresh.applied).toEqual(range(9, 12));
+  // It sought to offset 9 instead of reading (and skipping) the records before it.
+  expect(ahead.status().skipped).toBe(0);
 });
 
 it('dead-letters an undecodable record and one its batch cannot apply, and keeps going', async () => {

@@ -3,7 +3,7 @@ import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Kafka } from './kafka';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
-import { settlesWithin, watchGroup } from './group-lifecycle';
+import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
 import { describeFailure, failureHeaders } from './failure';
 import { deadLetterTopicName, groupTopics } from './group-topics';
 import { HEADER, identityOf, readHeaders, type EventIdentity, type Headers } from './headers';
@@ -128,23 +128,11 @@ export class ProjectionConsumer {
     this.logger = options.logger ?? silentLogger;
     for (const topic of options.topics) this.byName.set(topic.name, topic);
     this.deadLetterTopic = deadLetterTopicName(options.groupId);
-    this.consumer = options.kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = createGroupConsumer(options.kafka, options);
     this.admin = options.kafka.admin();
-    this.ownsPublisher = options.publisher === undefined;
-    this.publisher =
-      options.publisher ??
-      new Publisher({
-        kafka: options.kafka,
-        codec: options.codec,
-        signer: options.signer,
-        service: options.service ?? options.groupId,
-      });
+    const forwarding = forwardingPublisher(options);
+    this.publisher = forwarding.publisher;
+    this.ownsPublisher = forwarding.owned;
     watchGroup(this.consumer, {
       groupId: options.groupId,
       logger: this.logger,
@@ -286,7 +274,7 @@ export class ProjectionConsumer {
       // records (then they are gone: say so, go on).
       this.synced.add(slot);
       const fetchedFrom = BigInt(batch.firstOffset() ?? first.offset);
-      if (fetchedFrom > position) {
+      if (fetchedFrom !== position) {
         const low = await this.lowWatermark(topic, partition);
         if (position < low) {
           this.logger.warn(

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { eventually } from './poll';
 
+const OUTPUT_CAP = 64 * 1024;
+
 /** A service running as a real OS process (`node --import tsx <entry>`), for end-to-end tests. */
 export interface ServiceProcess {
   name: string;
@@ -9,7 +11,7 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
-  /** Everything it wrote to stdout and stderr so far. */
+  /** What it wrote to stdout and stderr (the last 64 KiB). */
   output(): string;
   /** Sends `signal` and waits for the exit (SIGKILL after `deadlineMs`). */
   stop(signal?: NodeJS.Signals, deadlineMs?: number): Promise<number | null>;
@@ -27,20 +29,28 @@ export async function startService(
     port,
     readyPath = '/readyz',
     timeoutMs = 60_000,
+    onSpawn,
   }: {
     env: Record<string, string>;
     port: number;
     readyPath?: string | null;
     timeoutMs?: number;
+    /** Called with the child as soon as it is spawned (before it is ready), e.g. to stop it on Ctrl-C. */
+    onSpawn?: (child: ChildProcess) => void;
   },
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--conditions=@tideline/source', '--import', 'tsx', entry], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  onSpawn?.(child);
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 2 * OUTPUT_CAP) output = output.slice(-OUTPUT_CAP);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
@@ -55,7 +65,7 @@ export async function startService(
     url,
     child,
     exited,
-    output: () => output,
+    output: () => output.slice(-OUTPUT_CAP),
     async stop(signal = 'SIGTERM', deadlineMs = 20_000) {
       if (exitCode !== undefined) return exitCode;
       child.kill(signal);
@@ -73,7 +83,9 @@ export async function startService(
         `${name} to answer ${readyPath}`,
         async () => {
           if (exitCode !== undefined) throw new Error(`${name} exited with ${exitCode}`);
-          const response = await fetch(`${url}${readyPath}`).catch(() => undefined);
+          const response = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(2_000) }).catch(
+            () => undefined,
+          );
           return response?.status === 200 ? true : undefined;
         },
         { timeoutMs, intervalMs: 200 },
