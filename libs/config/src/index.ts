@@ -1,15 +1,20 @@
 export { ConfigError, loadConfig } from './load-config';
 export type { Env } from './load-config';
 export {
+  DEFAULT_DATABASE_URL,
   databaseUrl,
+  optionalDatabaseUrl,
   flag,
   host,
   integer,
   port,
   infrastructureVariables,
+  KAFKA_SASL_MECHANISMS,
   kafkaBrokers,
+  kafkaSecurityVariables,
   logLevel,
   schemaRegistryUrl,
   sessionTimeoutMs,
   signingVariables,
 } from './variables';
+export type { KafkaSaslMechanism } from './variables';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { kafkaSecurityProblems } from './variables';
 
 export class ConfigError extends Error {
   readonly code = 'TDL_CONFIG_INVALID';
@@ -22,15 +23,32 @@ export function loadConfig<Shape extends z.ZodRawShape>(
   env: Env,
 ): Readonly<z.infer<z.ZodObject<Shape>>> {
   const parsed = z.object(shape).safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const variable = String(issue.path[0] ?? '(root)');
-      const value = env[variable];
-      const shown =
-        value === undefined ? '' : SECRET_NAME.test(variable) ? ' (value hidden)' : ` (got "${value}")`;
-      return `${variable}: ${issue.message}${shown}`;
-    });
-    throw new ConfigError(problems);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '(root)');
+        const value = env[variable];
+        const shown =
+          value === undefined ? '' : SECRET_NAME.test(variable) ? ' (value hidden)' : ` (got "${value}")`;
+        return `${variable}: ${issue.message}${shown}`;
+      });
+  for (const rule of CROSS_VARIABLE_RULES) {
+    if (rule.variables.every((name) => name in shape)) problems.push(...rule.problems(env));
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
 }
+
+/**
+ * Rules that span several variables of a shared group, checked whenever a shape has all of the
+ * group's variables (so every service that spreads the group gets them). Messages name variables only.
+ */
+const CROSS_VARIABLE_RULES: readonly {
+  variables: readonly string[];
+  problems: (env: Env) => string[];
+}[] = [
+  {
+    variables: ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'],
+    problems: kafkaSecurityProblems,
+  },
+];

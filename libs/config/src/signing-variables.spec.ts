@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, signingVariables, type Env } from './index';
+import { loadConfig, signingVariables, type Env } from './index';
+import { problemsFor as problemsOf } from './test-support/problems';
 
 const SECRET_A = Buffer.alloc(32, 0xa1);
 const SECRET_B = Buffer.alloc(48, 0xb2);
@@ -7,16 +8,7 @@ const B = SECRET_B.toString('base64');
 /** 31 bytes: one short of an HMAC-SHA256 key. */
 const SHORT = Buffer.alloc(31, 0xc3).toString('base64');
 
-function problemsFor(env: Env): readonly string[] {
-  let caught: unknown;
-  try {
-    loadConfig(signingVariables, env);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ConfigError);
-  return (caught as ConfigError).problems;
-}
+const problemsFor = (env: Env) => problemsOf(signingVariables, env);
 
 describe('signingVariables defaults', () => {
   it('requires signatures and has no keys or topic policies when nothing is set', () => {

@@ -22,18 +22,69 @@ export const schemaRegistryUrl = z
   .default('http://127.0.0.1:8081/apis/ccompat/v7')
   .transform((url) => url.replace(/\/+$/, ''));
 
-export const databaseUrl = z
-  .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
-  .default('postgres://postgres@127.0.0.1:5432/tideline');
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' });
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tideline';
+
+export const databaseUrl = postgresUrl.default(DEFAULT_DATABASE_URL);
+
+/** For tools that use PostgreSQL only when it is there: undefined when unset (callers may try DEFAULT_DATABASE_URL). */
+export const optionalDatabaseUrl = postgresUrl.optional();
 
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   .default('info');
 
+/** `true` or `false`, nothing else. */
+export const flag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .default('false')
+  .transform((raw) => raw === 'true');
+
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+/**
+ * How to reach a Kafka cluster that wants TLS and/or SASL. Unset: plaintext, no authentication
+ * (the local stack). A private CA is trusted through Node's own `NODE_EXTRA_CA_CERTS`.
+ * Incomplete SASL settings are refused by loadConfig (see kafkaSecurityProblems).
+ */
+export const kafkaSecurityVariables = {
+  KAFKA_SSL: flag,
+  KAFKA_SASL_MECHANISM: z
+    .enum(KAFKA_SASL_MECHANISMS, { error: `must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}` })
+    .optional(),
+  KAFKA_SASL_USERNAME: nonEmpty.optional(),
+  KAFKA_SASL_PASSWORD: nonEmpty.optional(),
+};
+
+/**
+ * The SASL variables that are missing for the ones that are set: a mechanism needs a username
+ * and a password, and a username or password needs a mechanism. Never shows a value.
+ */
+export function kafkaSecurityProblems(env: Readonly<Record<string, string | undefined>>): string[] {
+  const set = (name: string) => env[name] !== undefined;
+  const problems: string[] = [];
+  if (set('KAFKA_SASL_MECHANISM')) {
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'])
+      if (!set(name)) problems.push(`${name}: required when KAFKA_SASL_MECHANISM is set`);
+  } else {
+    const given = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'].filter(set);
+    if (given.length > 0)
+      problems.push(
+        `KAFKA_SASL_MECHANISM: required when ${given.join(' and ')} ${given.length > 1 ? 'are' : 'is'} set (${KAFKA_SASL_MECHANISMS.join(', ')})`,
+      );
+  }
+  return problems;
+}
+
 /** The infrastructure every Kafka-facing process needs. */
 export const infrastructureVariables = {
   KAFKA_BROKERS: kafkaBrokers,
   SCHEMA_REGISTRY_URL: schemaRegistryUrl,
+  ...kafkaSecurityVariables,
 };
 
 const SIGNING_POLICIES = ['required', 'optional', 'off'] as const;
@@ -129,12 +180,6 @@ export function integer(fallback: number, min: number, max: number) {
     .transform((raw) => Number(raw.trim()))
     .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
 }
-
-/** `true` or `false`, nothing else. */
-export const flag = z
-  .enum(['true', 'false'], { error: 'must be true or false' })
-  .default('false')
-  .transform((raw) => raw === 'true');
 
 /** A TCP port to listen on (0: any free port). */
 export const port = (fallback: number) => integer(fallback, 0, 65535);

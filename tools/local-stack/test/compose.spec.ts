@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { checkCompose, kafkaEnvName, kafkaSettingMismatches, parseProperties } from './compose-check';
+import {
+  checkCompose,
+  kafkaEnvName,
+  kafkaSettingMismatches,
+  parseImage,
+  parseProperties,
+} from './compose-check';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const composeFile = path.join(repoRoot, 'docker-compose.yml');
@@ -77,7 +83,8 @@ function runDclint(file: string) {
 }
 
 function loadYaml(file: string): unknown {
-  return parse(fs.readFileSync(file, 'utf8'));
+  // merge: Compose resolves `<<: *anchor` merge keys, so the checks see what Compose sees.
+  return parse(fs.readFileSync(file, 'utf8'), { merge: true });
 }
 
 describe('docker-compose.yml (offline validation)', () => {
@@ -163,6 +170,20 @@ describe('docker-compose.yml (offline validation)', () => {
       expect(problems[1]).toMatch(
         /^service "postgres" publishes \[:5432:5432\].*bind host ports to 127\.0\.0\.1/,
       );
+    });
+
+    it('wants a healthcheck on every long-running service, not on the one-shot init', () => {
+      const doc = loadYaml(composeFile) as { services: Record<string, Record<string, unknown>> };
+      expect(doc.services['init']?.['healthcheck']).toBeUndefined();
+      delete doc.services['order-api']!['healthcheck'];
+      expect(checkCompose(doc)).toEqual(['service "order-api" has no healthcheck']);
+    });
+
+    it('reads an image tag from a variable with a default, as Compose does without .env', () => {
+      expect(parseImage('tideline/order-api:${TIDELINE_VERSION:-0.1.0}')).toEqual({
+        repository: 'tideline/order-api',
+        tag: '0.1.0',
+      });
     });
   });
 

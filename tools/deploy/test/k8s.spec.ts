@@ -1,0 +1,172 @@
+// The Kubernetes manifests, checked offline: every overlay renders with kustomize, every
+// resource passes the Kubernetes schemas (kubernetes-models) or its CRD schema (crds/), and the
+// result keeps the contract with the apps (checkManifests). A broken overlay shows the checks fail.
+import fs from 'node:fs';
+import path from 'node:path';
+import { readCatalog } from '@tideline/contracts/catalog';
+import { discoverApps, repoRoot } from '../src/apps';
+import {
+  checkManifests,
+  findRenderer,
+  parseResources,
+  render,
+  validateSchemas,
+  type Renderer,
+  type Resource,
+} from '../src/k8s';
+
+const overlaysDir = path.join(repoRoot, 'k8s', 'overlays');
+const overlays = fs
+  .readdirSync(overlaysDir)
+  .filter((name) => fs.existsSync(path.join(overlaysDir, name, 'kustomization.yaml')));
+const brokenOverlay = path.join(__dirname, 'fixtures', 'broken-overlay');
+const catalog = readCatalog(path.join(repoRoot, 'schemas'));
+
+let renderer: Renderer;
+beforeAll(() => {
+  const found = findRenderer();
+  if ('problem' in found) throw new Error(found.problem);
+  renderer = found;
+});
+
+describe('k8s/ overlays', () => {
+  it('say how to get kubectl when neither kubectl nor kustomize runs', () => {
+    const found = findRenderer({ KUBECTL: '/nonexistent/kubectl', KUSTOMIZE: '/nonexistent/kustomize' });
+    expect(found).toEqual({ problem: expect.stringContaining('install kubectl') as unknown });
+  });
+
+  it('are dev and prod (at least)', () => {
+    expect(overlays).toEqual(expect.arrayContaining(['dev', 'prod']));
+  });
+
+  describe.each(overlays)('overlays/%s', (overlay) => {
+    let yaml: string;
+    let resources: Resource[];
+    beforeAll(() => {
+      yaml = render(renderer, path.join(overlaysDir, overlay));
+      resources = parseResources(yaml);
+    });
+
+    it('renders with kustomize into one namespace', () => {
+      expect(resources.length).toBeGreaterThan(10);
+      const namespaces = new Set(
+        resources.filter((r) => r.kind !== 'Namespace').map((r) => r.metadata.namespace),
+      );
+      expect([...namespaces]).toHaveLength(1);
+      expect(resources.find((r) => r.kind === 'Namespace')?.metadata.labels).toMatchObject({
+        'pod-security.kubernetes.io/enforce': 'restricted',
+      });
+    });
+
+    it('passes the Kubernetes and CRD schemas', () => {
+      expect(validateSchemas(yaml)).toEqual([]);
+    }, 30_000);
+
+    it('keeps the deployment contract with every app', () => {
+      expect(checkManifests(resources, discoverApps(), catalog)).toEqual([]);
+    }, 60_000);
+  });
+
+  it('prod scales the consumer groups with KEDA and is scraped by a PodMonitor', () => {
+    const resources = parseResources(render(renderer, path.join(overlaysDir, 'prod')));
+    const scaled = resources
+      .filter((r) => r.kind === 'ScaledObject')
+      .map((r) => r.spec?.scaleTargetRef?.name);
+    expect(scaled).toEqual(expect.arrayContaining(['order-processor', 'order-projection']));
+    expect(resources.filter((r) => r.kind === 'PodMonitor')).toHaveLength(1);
+  });
+});
+
+describe('a broken overlay (tools/deploy/test/fixtures/broken-overlay)', () => {
+  let yaml: string;
+  beforeAll(() => {
+    yaml = render(renderer, brokenOverlay);
+  });
+
+  it('fails the schemas', () => {
+    expect(validateSchemas(yaml)).toEqual(
+      expect.arrayContaining([
+        'Deployment/order-api: /spec/template/spec/containers/0/ports/0/containerPort must be integer',
+        'ScaledObject/order-processor: /spec must NOT have additional properties "maxReplicaCout"',
+      ]),
+    );
+  }, 30_000);
+
+  it('fails the deployment contract, naming each mistake', () => {
+    const problems = checkManifests(parseResources(yaml), discoverApps(), catalog);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'Secret/tideline-signing: Secrets are created in the cluster, never kept in the repository',
+        'Deployment/order-api: runAsNonRoot must be true',
+        'Deployment/order-api: has no readinessProbe',
+        "Deployment/order-api: terminationGracePeriodSeconds 5 must be longer than the 5 s preStop pause plus order-api's 10 s shutdown deadline",
+        "Deployment/order-processor: sets PROCESSOR_THREADS, which order-processor's config does not read",
+        'ScaledObject/order-processor: kafka trigger consumerGroup is "order-processr", expected "order-processor" (GROUP_ID of order-processor)',
+        'ScaledObject/order-processor: maxReplicaCount 12 must be at most 6, the partitions of its input topics',
+      ]),
+    );
+  }, 60_000);
+});
+
+describe('checkManifests on hand-made mistakes', () => {
+  let prod: Resource[];
+  beforeAll(() => {
+    prod = parseResources(render(renderer, path.join(overlaysDir, 'prod')));
+  });
+  const edit = (mutate: (resources: Resource[]) => void) => {
+    const copy = structuredClone(prod);
+    mutate(copy);
+    return checkManifests(copy, discoverApps(), catalog);
+  };
+  const deployment = (resources: Resource[], name: string) =>
+    resources.find((r) => r.kind === 'Deployment' && r.metadata.name === name)!;
+
+  it('reports an app without a Deployment', () => {
+    const problems = edit((resources) =>
+      resources.splice(resources.indexOf(deployment(resources, 'order-projection')), 1),
+    );
+    expect(problems).toEqual(expect.arrayContaining(['order-projection: no Deployment']));
+  });
+
+  it('reports a required variable that nothing sets', () => {
+    const problems = edit((resources) => {
+      const container = deployment(resources, 'order-api').spec!.template!.spec.containers[0]!;
+      container.env = container.env!.filter((variable) => variable.name !== 'SIGNING_KEY');
+    });
+    expect(
+      problems.some((p) =>
+        p.startsWith('Deployment/order-api: order-api refuses its environment: SIGNING_KEY'),
+      ),
+    ).toBe(true);
+  });
+
+  it('reports a service left listening on 127.0.0.1', () => {
+    const problems = edit((resources) => {
+      const config = resources.find(
+        (r) => r.kind === 'ConfigMap' && r.metadata.name.startsWith('tideline-service-'),
+      )!;
+      delete config.data!['HOST'];
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "Deployment/order-api: HOST is left at a value for a developer's machine (127.0.0.1): set it",
+      ]),
+    );
+  });
+
+  it('reports a KEDA trigger whose TLS and SASL disagree with the service', () => {
+    const problems = edit((resources) => {
+      const scaled = resources.find(
+        (r) => r.kind === 'ScaledObject' && r.metadata.name === 'order-projection',
+      )!;
+      delete scaled.spec!.triggers![0]!.metadata['tls'];
+      scaled.spec!.triggers![0]!.metadata['sasl'] = 'plaintext';
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'ScaledObject/order-projection: kafka trigger tls is undefined, expected "enable" (KAFKA_SSL of order-projection)',
+        'ScaledObject/order-projection: kafka trigger sasl is "plaintext", expected "scram_sha512" (KAFKA_SASL_MECHANISM of order-projection)',
+      ]),
+    );
+  });
+});
