@@ -17,6 +17,7 @@ import {
 } from './contenders';
 import { BenchEnv, REGISTRY_URL, prepareRecord, recordSizes, sampleOrder, type PreparedRecord } from './env';
 import { JAVA_PRODUCER_PROPS, findJavaTools, javaConsume, javaProduce, type JavaTools } from './java-perf';
+import { OtlpSink, withObservability, type Observability } from './observability';
 import { evaluate, renderTable, summarize, type ContenderResult, type Phase, type Target } from './report';
 
 function progress(line: string): void {
@@ -39,6 +40,20 @@ const targets: Target[] = [
     numerator: 'consume.runtime',
     denominator: 'consume.kafkajs',
     atLeast: 0.8,
+    unit: 'percent',
+  },
+  {
+    label: 'runtime consume, metrics + 10 % sampled tracing / off',
+    numerator: 'consume.runtime-sampled',
+    denominator: 'consume.runtime',
+    atLeast: 0.9,
+    unit: 'percent',
+  },
+  {
+    label: 'runtime consume, metrics + tracing every record / off',
+    numerator: 'consume.runtime-observed',
+    denominator: 'consume.runtime',
+    atLeast: 0.9,
     unit: 'percent',
   },
   {
@@ -112,19 +127,41 @@ function consumeContenders(
   options: BenchOptions,
   topic: TopicDescriptor<OrderPlaced>,
   java: JavaTools | string,
+  sink: OtlpSink,
 ): Contender[] {
   const settings = {
     records: options.records,
     partitionsConcurrently: options.partitionsConcurrently,
     timeoutMs: 30_000 + options.records,
   };
-  const runtime = (signer: RecordSigner) => () => consumeWithRuntime(env, topic, signer, settings);
+  const runtime =
+    (signer: RecordSigner, observed: Observability = 'off') =>
+    () =>
+      withObservability(observed, sink, () => consumeWithRuntime(env, topic, signer, settings));
   const contenders: Contender[] = [
     {
       id: 'consume.runtime',
       phase: 'consume',
-      label: 'runtime: verify + decode + no-op handler + commits',
+      label: 'runtime: verify + decode + no-op handler + commits (tracing, metrics off)',
       run: runtime(env.signer),
+    },
+    {
+      id: 'consume.runtime-metrics',
+      phase: 'consume',
+      label: 'runtime, metrics on, tracing off',
+      run: runtime(env.signer, 'metrics'),
+    },
+    {
+      id: 'consume.runtime-sampled',
+      phase: 'consume',
+      label: 'runtime, metrics + tracing 10 % sampled (OTLP)',
+      run: runtime(env.signer, 'sampled'),
+    },
+    {
+      id: 'consume.runtime-observed',
+      phase: 'consume',
+      label: 'runtime, metrics + tracing every record (OTLP)',
+      run: runtime(env.signer, 'all'),
     },
     {
       id: 'consume.kafkajs',
@@ -261,7 +298,11 @@ async function runAll(contenders: Contender[], runs: number, results: Map<string
         const m = await contender.run();
         m.extra = { ...m.extra, load1 };
         result.runs.push(m);
-        progress(`${prefix}: ${int(m.rate)} rec/s (${int(m.records)} in ${m.seconds.toFixed(2)} s)`);
+        const cpu = m.extra?.['cpuMicrosPerRecord'];
+        progress(
+          `${prefix}: ${int(m.rate)} rec/s (${int(m.records)} in ${m.seconds.toFixed(2)} s)` +
+            (cpu === undefined ? '' : `, ${cpu.toFixed(1)} µs CPU/record`),
+        );
       } catch (error) {
         result.errors.push((error as Error).message);
         progress(`${prefix}: FAILED ${(error as Error).message}`);
@@ -300,6 +341,7 @@ async function main(): Promise<number> {
   let sizes = { key: 0, value: 0, headers: 0, total: 0 };
   let prefillRate: number | undefined;
   const java = options.java ? findJavaTools() : 'disabled by --no-java';
+  const sink = await OtlpSink.start();
   try {
     await preflight(env);
     progress(
@@ -322,7 +364,8 @@ async function main(): Promise<number> {
       const filled = await prefill(env, topic, options);
       prefillRate = filled.rate;
       progress(`pre-filled in ${filled.seconds.toFixed(1)} s (${int(filled.rate)} rec/s)`);
-      await runAll(consumeContenders(env, options, topic, java), options.runs, results);
+      await runAll(consumeContenders(env, options, topic, java, sink), options.runs, results);
+      progress(`tracing on: ${int(sink.requests)} OTLP exports, ${int(sink.bytes)} bytes of spans`);
     }
     if (options.only !== 'consume') {
       await runAll(
@@ -332,6 +375,7 @@ async function main(): Promise<number> {
       );
     }
   } finally {
+    await sink.close();
     progress('deleting the benchmark topics, groups and subjects…');
     const removed = await cleanup();
     progress(`deleted ${JSON.stringify(removed)}`);
@@ -361,6 +405,9 @@ async function main(): Promise<number> {
     publisherMaxBatchSize: options.maxBatchSize,
     partitionsConcurrently: options.partitionsConcurrently,
     signing: 'HMAC-SHA256, policy required',
+    tracingOn:
+      'always_on sampler, BatchSpanProcessor (1 s), OTLP/HTTP protobuf to a discarding sink on 127.0.0.1',
+    otlpExports: { requests: sink.requests, bytes: sink.bytes },
     javaProducerProps: JAVA_PRODUCER_PROPS,
     prefillRecordsPerSecond: prefillRate,
   };

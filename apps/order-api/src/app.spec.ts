@@ -1,3 +1,4 @@
+import { allTopics } from '@tideline/contracts';
 import { MessagingError } from '@tideline/messaging';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppConfig } from './app';
@@ -676,3 +677,20 @@ async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i += 1) await new Promise((resolve) => setImmediate(resolve));
   expect(condition()).toBe(true);
 }
+
+describe('GET /asyncapi', () => {
+  beforeEach(() => start());
+
+  it("serves order-api's part of the AsyncAPI document: the topics it produces, open like the docs", async () => {
+    const response = await inject({ method: 'GET', url: '/asyncapi' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json<{ asyncapi: string; channels: Record<string, unknown> }>();
+    expect(document.asyncapi).toBe('3.0.0');
+    expect(Object.keys(document.channels).sort()).toEqual(
+      allTopics
+        .filter((t) => t.owner === 'order-api')
+        .map((t) => t.name)
+        .sort(),
+    );
+  });
+});

@@ -4,10 +4,13 @@ import {
   createHttpApp,
   problem,
   problemSchema,
+  registerAsyncApiRoute,
   registerHealthRoutes,
   sendProblem,
   type ReadinessCheck,
 } from '@tideline/http';
+import { allTopics } from '@tideline/contracts';
+import { asyncApiDocument } from '@tideline/messaging';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ANONYMOUS, ApiKeyVerifier, presentedKey, type Principal } from './auth';
 import type { OrderApiConfig } from './config';
@@ -116,6 +119,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     now: deps.now ?? (() => new Date()),
   });
   registerHealthRoutes(app, { checks: deps.readiness, timeoutMs: deps.readinessTimeoutMs });
+  registerAsyncApiRoute(app, asyncApiDocument(allTopics, { service: 'order-api' }));
   await app.ready();
   return app;
 }

@@ -13,6 +13,7 @@ import {
 } from '@tideline/config';
 import { orderCancelledTopic, orderPlacedTopic, productUpdatedTopic } from '@tideline/contracts';
 import { signerFromConfig } from '@tideline/messaging';
+import { telemetryVariables } from '@tideline/observability';
 import { z } from 'zod';
 
 /** The topics order-api publishes to (and checks at the registry for readiness). */
@@ -43,6 +44,7 @@ export const orderApiVariables = {
   API_KEYS: apiKeys,
   AUTH_DISABLED: flag,
   LOG_LEVEL: logLevel,
+  ...telemetryVariables,
   IDEMPOTENCY_TTL_HOURS: integer(24, 1, 24 * 365),
   PUBLISH_TIMEOUT_MS: integer(5000, 100, 120_000),
   BODY_LIMIT_BYTES: integer(65_536, 1024, 10 * 1024 * 1024),

@@ -1,6 +1,14 @@
 import { ConfigError } from '@tideline/config';
 import { createServiceLogger } from '@tideline/http';
-import { createKafka, exitOnSignal, Publisher, RegistryCodec, signerFromConfig } from '@tideline/messaging';
+import { startTelemetry, tracingSettings } from '@tideline/observability';
+import {
+  createKafka,
+  exitOnSignal,
+  kafkaConnection,
+  Publisher,
+  RegistryCodec,
+  signerFromConfig,
+} from '@tideline/messaging';
 import { buildApp } from './app';
 import { loadOrderApiConfig, producedTopics, type OrderApiConfig } from './config';
 import { createIdempotencyPool, PgIdempotencyStore } from './idempotency-store';
@@ -10,10 +18,11 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 
 async function main(config: OrderApiConfig): Promise<void> {
   const logger = createServiceLogger('order-api', config.LOG_LEVEL);
+  const telemetry = startTelemetry({ service: 'order-api', tracing: tracingSettings(config), logger });
   if (config.AUTH_DISABLED)
     logger.warn({}, 'AUTH_DISABLED=true: the write endpoints accept requests without an API key');
 
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-api' });
+  const kafka = createKafka(kafkaConnection(config, 'order-api'));
   const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
   const signer = signerFromConfig(config);
   const publisher = new Publisher({
@@ -54,6 +63,7 @@ async function main(config: OrderApiConfig): Promise<void> {
       await app.close(); // stops accepting, lets requests in flight finish
       await publisher.close();
       await pool.end();
+      await telemetry.shutdown(); // exports the last spans
     },
     { logger, deadlineMs: SHUTDOWN_DEADLINE_MS },
   );

@@ -9,13 +9,15 @@ import {
   signingVariables,
   type Env,
 } from '@tideline/config';
+import { telemetryVariables } from '@tideline/observability';
 import { z } from 'zod';
 
 export const processorVariables = {
   ...infrastructureVariables,
   ...signingVariables,
   LOG_LEVEL: logLevel,
-  /** Health and readiness (and, later, metrics) HTTP port. */
+  ...telemetryVariables,
+  /** Health, readiness and metrics (`/metrics`) HTTP port. */
   PORT: port(3001),
   HOST: host,
   GROUP_ID: z

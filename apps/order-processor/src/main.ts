@@ -1,6 +1,21 @@
 import { ConfigError } from '@tideline/config';
-import { createHttpApp, createServiceLogger, registerHealthRoutes } from '@tideline/http';
-import { createKafka, exitOnSignal, Publisher, RegistryCodec, signerFromConfig } from '@tideline/messaging';
+import { allTopics } from '@tideline/contracts';
+import {
+  createHttpApp,
+  createServiceLogger,
+  registerAsyncApiRoute,
+  registerHealthRoutes,
+} from '@tideline/http';
+import { startTelemetry, tracingSettings } from '@tideline/observability';
+import {
+  asyncApiDocument,
+  createKafka,
+  exitOnSignal,
+  kafkaConnection,
+  Publisher,
+  RegistryCodec,
+  signerFromConfig,
+} from '@tideline/messaging';
 import { loadProcessorConfig } from './config';
 import { OrderProcessor } from './processor';
 
@@ -18,18 +33,21 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createServiceLogger('order-processor', config.LOG_LEVEL);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-processor' });
+  const telemetry = startTelemetry({ service: 'order-processor', tracing: tracingSettings(config), logger });
+  const kafka = createKafka(kafkaConnection(config, 'order-processor'));
   const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
   const publisher = new Publisher({ kafka, codec, signer, service: 'order-processor' });
   const processor = new OrderProcessor(config, { kafka, codec, signer, publisher, logger });
   const health = createHttpApp({ logger });
   registerHealthRoutes(health, { checks: () => processor.readiness() });
+  registerAsyncApiRoute(health, asyncApiDocument(allTopics, { service: 'order-processor' }));
   await health.listen({ port: config.PORT, host: config.HOST });
-  logger.info({ port: config.PORT }, 'health endpoints listening');
+  logger.info({ port: config.PORT }, 'health and metrics endpoints listening');
   exitOnSignal(
     async () => {
       await processor.stop(config.SHUTDOWN_TIMEOUT_MS - 1_000);
       await health.close();
+      await telemetry.shutdown(); // exports the last spans
     },
     { deadlineMs: config.SHUTDOWN_TIMEOUT_MS, logger },
   );

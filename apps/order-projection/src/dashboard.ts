@@ -1,7 +1,8 @@
 /**
  * The live dashboard at `/`: one self-contained page (no build step, no CDN). It follows
  * `/stream` with EventSource (which resumes with Last-Event-ID by itself) and reads
- * `/stats` every two seconds for the counts and the consumer lag.
+ * `/stats` every two seconds for the counts and the consumer lag (records and seconds: the
+ * consumer's own readings, the numbers tideline_consumer_lag_records/_seconds export).
  */
 export const dashboardHtml = `<!doctype html>
 <html lang="en">
@@ -42,6 +43,7 @@ export const dashboardHtml = `<!doctype html>
   <div class="card"><span>rejected</span><b id="count-rejected" data-testid="count-rejected">–</b></div>
   <div class="card"><span>cancelled</span><b id="count-cancelled" data-testid="count-cancelled">–</b></div>
   <div class="card"><span>consumer lag</span><b id="lag" data-testid="lag">–</b></div>
+  <div class="card"><span>oldest unapplied (s)</span><b id="lag-seconds" data-testid="lag-seconds">–</b></div>
 </div>
 <div class="table">
 <table>
@@ -91,8 +93,10 @@ export const dashboardHtml = `<!doctype html>
       text('count-total', stats.orders);
       for (const status of ['pending', 'confirmed', 'rejected', 'cancelled']) text('count-' + status, stats.byStatus[status]);
       text('lag', stats.lag === null ? '?' : stats.lag.total);
+      text('lag-seconds', stats.lag === null ? '?' : stats.lag.seconds);
     } catch (error) {
       text('lag', '?');
+      text('lag-seconds', '?');
     }
   }
 

@@ -1,5 +1,6 @@
-import { context, propagation } from '@opentelemetry/api';
+import { context, trace, type Span } from '@opentelemetry/api';
 import type { TopicDescriptor } from '@tideline/contracts';
+import { metricsEnabled, tracingEnabled, withLogFields } from '@tideline/observability';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
@@ -21,6 +22,18 @@ import {
   type Headers,
 } from './headers';
 import { decodeInboundCached } from './inbound';
+import {
+  SpanKind,
+  consumedBy,
+  contextOf,
+  countDeadLetter,
+  failSpan,
+  handlerDurationBy,
+  processAttributes,
+  retries,
+  tracer,
+} from './instrumentation';
+import { LagMonitor, type LagSnapshot } from './lag-monitor';
 import { silentLogger, type Logger } from './log';
 import { resetOffsets, type OffsetTarget } from './offsets-admin';
 import { Publisher, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
@@ -114,6 +127,8 @@ export interface ConsumerOptions {
   transactional?: boolean | { transactionalIdPrefix: string };
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** How often the group's lag is read (metrics, `lag()`). Default 5 s; 0: only at start. */
+  lagIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -132,6 +147,9 @@ export interface ConsumerStatus {
 }
 
 type Outcome = { kind: 'done' } | { kind: 'wait'; until: number; reason: string };
+/** What became of a record: the `outcome` label of tideline_consumer_records_total. */
+type Handled = 'processed' | 'retried' | 'dead_lettered';
+const DONE: Outcome = { kind: 'done' };
 
 const REGISTRY_BACKOFF_MS = 1_000;
 const COMMIT_CHECK_MS = 1_000;
@@ -154,6 +172,7 @@ export class TidelineConsumer {
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly paused = new Set<string>();
   private readonly transactionalProducers = new Map<string, Promise<Producer>>();
+  private readonly lagMonitor: LagMonitor;
   private state: ConsumerState = 'idle';
   private assignments: Record<string, number[]> = {};
   private counts = { processed: 0, retried: 0, deadLettered: 0 };
@@ -168,6 +187,13 @@ export class TidelineConsumer {
     this.deadLetterTopic = deadLetterTopicName(options.groupId);
     this.consumer = createGroupConsumer(options.kafka, options);
     this.admin = options.kafka.admin();
+    this.lagMonitor = new LagMonitor({
+      admin: this.admin,
+      groupId: options.groupId,
+      topics: [...this.bySource.keys()],
+      intervalMs: options.lagIntervalMs,
+      logger: this.logger,
+    });
     const forwarding = forwardingPublisher(options);
     this.publisher = forwarding.publisher;
     this.ownsPublisher = forwarding.owned;
@@ -194,6 +220,11 @@ export class TidelineConsumer {
     };
   }
 
+  /** The group's lag as last read (every `lagIntervalMs`): per partition in records and seconds. */
+  lag(): LagSnapshot | undefined {
+    return this.lagMonitor.latest();
+  }
+
   /** Joins the group and starts handling records. Resolves once consuming has started. */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`consumer ${this.options.groupId} was already started`);
@@ -202,6 +233,7 @@ export class TidelineConsumer {
       await this.admin.connect();
       if (this.options.provisionTopics ?? true) await this.provisionGroupTopics();
       await this.applyStartPositions();
+      await this.lagMonitor.start();
       await this.publisher.connect();
       await this.consumer.connect();
       await this.consumer.subscribe({
@@ -238,6 +270,7 @@ export class TidelineConsumer {
   async stop(deadlineMs = 10_000): Promise<boolean> {
     if (this.state === 'stopped' || this.state === 'stopping') return true;
     this.state = 'stopping';
+    this.lagMonitor.stop();
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
     const inTime = await settlesWithin(
@@ -250,6 +283,7 @@ export class TidelineConsumer {
   }
 
   private async disconnectQuietly(): Promise<void> {
+    this.lagMonitor.stop();
     await this.consumer.disconnect().catch(() => undefined);
     for (const producer of this.transactionalProducers.values())
       await producer.then((p) => p.disconnect()).catch(() => undefined);
@@ -399,7 +433,13 @@ export class TidelineConsumer {
     const resume = pause();
     const slot = `${topic}:${partition}`;
     this.paused.add(slot);
-    this.logger.debug({ groupId: this.options.groupId, topic, partition, reason }, 'partition paused');
+    // A retry tier waiting for its due time is routine; backpressure and a registry outage are news.
+    const level = reason.startsWith('retry tier')
+      ? 'debug'
+      : reason === 'downstream saturated'
+        ? 'info'
+        : 'warn';
+    this.logger[level]({ groupId: this.options.groupId, topic, partition, reason }, 'partition paused');
     void until.then(() => {
       this.paused.delete(slot);
       if (this.state !== 'running') return;
@@ -422,17 +462,75 @@ export class TidelineConsumer {
       if (due > Date.now()) return { kind: 'wait', until: due, reason: `retry tier ${tier} not due` };
     }
     const sourceTopic = tier > 0 ? (headers[HEADER.originalTopic] ?? '') : topic;
+    const source = {
+      topic: sourceTopic,
+      partition: tier > 0 ? Number(headers[HEADER.originalPartition]) : partition,
+      offset: tier > 0 ? (headers[HEADER.originalOffset] ?? message.offset) : message.offset,
+    };
+    // The trace the record carries continues here, on a retry tier too (one attempt more).
+    // Tracing off: no span, but its context still reaches the logs and what the handler emits.
+    const parent = contextOf(headers);
+    const span = tracingEnabled()
+      ? tracer.startSpan(`process ${topic}`, { kind: SpanKind.CONSUMER }, parent)
+      : undefined;
+    // Attributes only for a span that is recorded: an unsampled one costs no object.
+    if (span?.isRecording()) {
+      span.setAttributes(
+        processAttributes(topic, partition, message.offset, this.options.groupId, headers[HEADER.eventId]),
+      );
+      // On a retry tier: which attempt of which topic's record.
+      if (tier > 0) span.setAttributes({ 'tideline.source_topic': sourceTopic, 'tideline.retry_tier': tier });
+    }
+    const fields = {
+      groupId: this.options.groupId,
+      ...source,
+      eventId: headers[HEADER.eventId],
+      correlationId: headers[HEADER.correlationId],
+    };
+    const started = performance.now();
+    let handled: Handled | Outcome;
+    try {
+      handled = await context.with(span ? trace.setSpan(parent, span) : parent, () =>
+        withLogFields(fields, () =>
+          this.processRecord(topic, partition, message, headers, tier, source, span, output, transactional),
+        ),
+      );
+    } catch (error) {
+      failSpan(span, error, 'TDL_MSG_KAFKA_UNAVAILABLE');
+      throw error;
+    } finally {
+      span?.end();
+    }
+    if (typeof handled !== 'string') return handled;
+    if (metricsEnabled()) {
+      consumedBy.get(this.options.groupId, topic, handled).inc();
+      handlerDurationBy.get(this.options.groupId, sourceTopic).observe((performance.now() - started) / 1000);
+    }
+    return DONE;
+  }
+
+  /** Verifies, decodes and handles one record (in its span and log context); failures move on. */
+  private async processRecord(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    headers: Headers,
+    tier: number,
+    source: { topic: string; partition: number; offset: string },
+    span: Span | undefined,
+    output: (record: OutgoingRecord) => Promise<unknown>,
+    transactional: boolean,
+  ): Promise<Handled | Outcome> {
     const original = tier > 0 ? withoutFailureHeaders(headers) : headers;
     const attempt = tier > 0 ? Number(headers[HEADER.attempts] ?? tier) + 1 : 1;
     const maxAttempts = this.policy.delaysMs.length + 1;
-    const subscription = this.bySource.get(sourceTopic);
+    const subscription = this.bySource.get(source.topic);
     const failed = (error: unknown) =>
-      this.forwardFailure(topic, partition, message, headers, attempt, error, output);
+      this.forwardFailure(topic, partition, message, headers, attempt, error, output, span);
     if (!subscription) {
-      await failed(
-        new Error(`no subscription of group ${this.options.groupId} handles topic "${sourceTopic}"`),
+      return failed(
+        new Error(`no subscription of group ${this.options.groupId} handles topic "${source.topic}"`),
       );
-      return { kind: 'done' };
     }
     let value: unknown;
     try {
@@ -452,16 +550,15 @@ export class TidelineConsumer {
       if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) {
         return { kind: 'wait', until: Date.now() + REGISTRY_BACKOFF_MS, reason: error.message };
       }
-      await failed(error);
-      return { kind: 'done' };
+      return failed(error);
     }
     const identity = identityOf(original);
     const record: RecordContext = {
       ...identity,
       groupId: this.options.groupId,
-      topic: sourceTopic,
-      partition: tier > 0 ? Number(headers[HEADER.originalPartition]) : partition,
-      offset: tier > 0 ? (headers[HEADER.originalOffset] ?? message.offset) : message.offset,
+      topic: source.topic,
+      partition: source.partition,
+      offset: source.offset,
       timestamp: Number(tier > 0 ? headers[HEADER.originalTimestamp] : message.timestamp),
       key: message.key === null ? null : message.key.toString('utf8'),
       headers: original,
@@ -478,14 +575,13 @@ export class TidelineConsumer {
       },
     };
     try {
-      const traceContext = propagation.extract(context.active(), original);
-      const result = context.with(traceContext, () => subscription.handler(value as never, record));
+      const result = subscription.handler(value, record);
       if (result instanceof Promise) await result;
       this.counts.processed += 1;
+      return 'processed';
     } catch (error) {
-      await failed(error);
+      return failed(error);
     }
-    return { kind: 'done' };
   }
 
   /** Moves a failed record to the next retry tier, or to the dead-letter topic. Rejects (and so stalls) only when Kafka does. */
@@ -497,7 +593,8 @@ export class TidelineConsumer {
     attempt: number,
     error: unknown,
     output: (record: OutgoingRecord) => Promise<unknown>,
-  ): Promise<void> {
+    span: Span | undefined,
+  ): Promise<Handled> {
     const retried = this.retryTopics.includes(topic);
     const sourceTopic = retried ? (headers[HEADER.originalTopic] ?? topic) : topic;
     const failure: Failure = describeFailure(error, sourceTopic);
@@ -505,6 +602,13 @@ export class TidelineConsumer {
     const tier = attempt; // after attempt n fails, the record goes to retry tier n
     const toRetry = failure.retryable && tier <= this.retryTopics.length;
     const target = (toRetry ? this.retryTopics[tier - 1] : undefined) ?? this.deadLetterTopic;
+    failSpan(span, error, failure.code);
+    if (span?.isRecording()) {
+      span.setAttributes({
+        'tideline.error_fingerprint': failure.fingerprint,
+        'tideline.forwarded_to': target,
+      });
+    }
     const forwarded = failureHeaders({
       groupId: this.options.groupId,
       topic,
@@ -532,14 +636,18 @@ export class TidelineConsumer {
     };
     if (toRetry) {
       this.counts.retried += 1;
+      if (metricsEnabled())
+        retries.inc({ group: this.options.groupId, topic: sourceTopic, tier: String(tier) });
       this.logger.warn(
         { ...fields, retryTopic: target, dueAt: forwarded[HEADER.retryDueAt] },
         'record scheduled for retry',
       );
-    } else {
-      this.counts.deadLettered += 1;
-      this.logger.error({ ...fields, deadLetterTopic: target }, 'record dead-lettered');
+      return 'retried';
     }
+    this.counts.deadLettered += 1;
+    countDeadLetter(this.options.groupId, sourceTopic, failure.code, failure.fingerprint);
+    this.logger.error({ ...fields, deadLetterTopic: target }, 'record dead-lettered');
+    return 'dead_lettered';
   }
 }
 

@@ -1,5 +1,7 @@
+import { metricsEnabled } from '@tideline/observability';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { RegistryCodec } from './codec';
+import { assignedPartitions, rebalances } from './instrumentation';
 import type { Logger } from './log';
 import { Publisher } from './publisher';
 import type { RecordSigner } from './signing';
@@ -35,11 +37,19 @@ export function watchGroup(
     onFatal: (error: Error) => void;
   },
 ): void {
-  const { GROUP_JOIN, CRASH } = consumer.events;
+  const { GROUP_JOIN, CRASH, REBALANCING } = consumer.events;
+  consumer.on(REBALANCING, () => {
+    logger.info({ groupId }, 'group rebalancing: partitions are being reassigned');
+  });
   consumer.on(GROUP_JOIN, ({ payload }) => {
     onJoin(payload.memberAssignment);
+    const partitions = Object.values(payload.memberAssignment).reduce((sum, list) => sum + list.length, 0);
+    if (metricsEnabled()) {
+      rebalances.inc({ group: groupId });
+      assignedPartitions.set({ group: groupId }, partitions);
+    }
     logger.info(
-      { groupId, assignments: payload.memberAssignment, leader: payload.isLeader },
+      { groupId, assignments: payload.memberAssignment, partitions, leader: payload.isLeader },
       'joined consumer group',
     );
   });

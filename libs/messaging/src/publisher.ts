@@ -1,10 +1,12 @@
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { metricsEnabled, tracingEnabled } from '@tideline/observability';
 import type { TopicDescriptor } from '@tideline/contracts';
 import { Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import type { RegistryCodec } from './codec';
 import { MessagingError, isMessagingError } from './errors';
 import { AVRO_CONTENT_TYPE, HEADER, type Headers } from './headers';
+import { ATTR, SpanKind, contextOf, failSpan, producedBy, tracer } from './instrumentation';
 import type { RecordSigner } from './signing';
 
 export interface PublisherOptions {
@@ -169,8 +171,8 @@ export class Publisher {
     bytes: Buffer | null,
     options: PublishOptions,
   ): Promise<PublishReceipt> {
-    const prepared = this.prepareBytes(topic, key, bytes, options);
-    const position = await this.send(prepared.record, options.timeoutMs);
+    const { span, ...prepared } = this.prepareBytes(topic, key, bytes, options);
+    const position = await traced(span, this.enqueue(prepared.record, options.timeoutMs));
     return { ...position, eventId: prepared.eventId, correlationId: prepared.correlationId };
   }
 
@@ -184,7 +186,14 @@ export class Publisher {
     value: Value,
     options: PublishOptions = {},
   ): Promise<PreparedRecord> {
-    return this.prepareBytes(topic, key, await this.options.codec.encode(topic, value), options);
+    const { span, ...prepared } = this.prepareBytes(
+      topic,
+      key,
+      await this.options.codec.encode(topic, value),
+      options,
+    );
+    span?.end(); // its record is written by the caller's transaction
+    return prepared;
   }
 
   private prepareBytes(
@@ -192,7 +201,7 @@ export class Publisher {
     key: string,
     bytes: Buffer | null,
     options: PublishOptions,
-  ): PreparedRecord {
+  ): PreparedRecord & { span: Span | undefined } {
     const eventId = options.eventId ?? uuidv7();
     const correlationId = options.correlationId ?? options.causedBy?.correlationId ?? eventId;
     const causationId = options.causationId ?? options.causedBy?.eventId;
@@ -207,16 +216,55 @@ export class Publisher {
     };
     if (bytes !== null) headers[HEADER.contentType] = AVRO_CONTENT_TYPE;
     if (causationId !== undefined) headers[HEADER.causationId] = causationId;
-    propagation.inject(context.active(), headers);
+    // A producer span per record (tracing on); its context travels in the record's traceparent.
+    const parent = context.active();
+    const span = tracingEnabled()
+      ? tracer.startSpan(`send ${topic.name}`, { kind: SpanKind.PRODUCER }, parent)
+      : undefined;
+    if (span?.isRecording()) {
+      span.setAttributes({
+        [ATTR.system]: 'kafka',
+        [ATTR.operationName]: 'send',
+        [ATTR.operationType]: 'send',
+        [ATTR.destination]: topic.name,
+        [ATTR.messageId]: eventId,
+        [ATTR.key]: key,
+        'tideline.correlation_id': correlationId,
+      });
+    }
+    propagation.inject(span ? trace.setSpan(parent, span) : parent, headers);
     const keyBytes = Buffer.from(key);
     this.options.signer.sign(topic.name, keyBytes, bytes, headers);
     const record: OutgoingRecord = { topic: topic.name, key: keyBytes, value: bytes, headers };
     if (options.timestamp) record.timestamp = String(options.timestamp.getTime());
-    return { record, eventId, correlationId };
+    return { record, eventId, correlationId, span };
   }
 
-  /** Publishes a record as it is (bytes and headers): for retry, dead-letter and redrive. */
+  /**
+   * Publishes a record as it is (bytes, headers but the trace context): for retry,
+   * dead-letter and redrive. Its producer span continues the active trace (the handling of
+   * the record that failed), else the trace the record carries (a redrive); the forwarded
+   * record's `traceparent` names that span, so the trace id stays the original one.
+   */
   send(record: OutgoingRecord, timeoutMs = this.timeoutMs): Promise<RecordPosition> {
+    const active = context.active();
+    const parent = trace.getSpan(active) === undefined ? contextOf(record.headers) : active;
+    const span = tracer.startSpan(`send ${record.topic}`, { kind: SpanKind.PRODUCER }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        [ATTR.system]: 'kafka',
+        [ATTR.operationName]: 'send',
+        [ATTR.operationType]: 'send',
+        [ATTR.destination]: record.topic,
+        [ATTR.messageId]: record.headers[HEADER.eventId] ?? '',
+      });
+    }
+    const headers = { ...record.headers };
+    propagation.inject(trace.setSpan(parent, span), headers);
+    return traced(span, this.enqueue({ ...record, headers }, timeoutMs));
+  }
+
+  private enqueue(record: OutgoingRecord, timeoutMs = this.timeoutMs): Promise<RecordPosition> {
     if (this.closed) {
       return Promise.reject(
         new MessagingError(
@@ -325,7 +373,11 @@ export class Publisher {
       const slot = `${pending.topic}:${partition}`;
       const offset = next.get(slot) ?? baseOffsets.get(slot) ?? -1n;
       next.set(slot, offset + 1n);
-      settle(pending, () => pending.resolve({ topic: pending.topic, partition, offset: String(offset) }));
+      settle(
+        pending,
+        () => pending.resolve({ topic: pending.topic, partition, offset: String(offset) }),
+        'acked',
+      );
     }
   }
 
@@ -366,10 +418,30 @@ export class Publisher {
   }
 }
 
-function settle(pending: Pending, action: () => void): void {
+function settle(pending: Pending, action: () => void, outcome: 'acked' | 'failed' = 'failed'): void {
   if (pending.state === 'settled') return;
   pending.state = 'settled';
+  if (metricsEnabled()) producedBy.get(pending.topic, outcome).inc();
   action();
+}
+
+/** Ends `span` when the record is acknowledged (with where it went) or failed. */
+async function traced(span: Span | undefined, sent: Promise<RecordPosition>): Promise<RecordPosition> {
+  if (span === undefined) return sent;
+  try {
+    const position = await sent;
+    if (span.isRecording())
+      span.setAttributes({
+        [ATTR.partition]: String(position.partition),
+        [ATTR.offset]: Number(position.offset),
+      });
+    return position;
+  } catch (error) {
+    failSpan(span, error, isMessagingError(error) ? error.code : 'TDL_MSG_KAFKA_UNAVAILABLE');
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 interface KafkaJsError {

@@ -1,4 +1,6 @@
+import { metricsEnabled } from '@tideline/observability';
 import type { Message, Producer } from 'kafkajs';
+import { producedBy } from './instrumentation';
 import { kafkaError, type OutgoingRecord } from './publisher';
 
 /**
@@ -56,9 +58,11 @@ export class BatchTransaction {
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
+      if (metricsEnabled()) for (const record of this.records) producedBy.get(record.topic, 'failed').inc();
       this.records = [];
       throw kafkaError(error);
     }
+    if (metricsEnabled()) for (const record of this.records) producedBy.get(record.topic, 'acked').inc();
     this.records = [];
     this.committed = done;
   }

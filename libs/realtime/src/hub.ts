@@ -1,3 +1,5 @@
+import { clientDropped, eventDelivered, pushSpan, type Transport } from './instrumentation';
+
 /** One change as clients receive it; `id` increases in commit order without gaps (a resume token). */
 export interface StreamEvent {
   id: number;
@@ -5,6 +7,8 @@ export interface StreamEvent {
   keys: readonly string[];
   event: string;
   data: unknown;
+  /** The W3C trace context of what caused it: its live push is traced there. Not sent to clients. */
+  traceparent?: string;
 }
 
 /** Where a stream's history comes from: the stored change log. */
@@ -24,6 +28,8 @@ export type ControlMessage =
 
 /** A client connection as the hub drives it: SSE and WebSocket implement it. */
 export interface Sink {
+  /** How it reaches the client (the label of the stream metrics). */
+  readonly transport?: Transport;
   /** Bytes written but not yet sent: the hub drops a sink above its limit. */
   buffered(): number;
   send(event: StreamEvent): void;
@@ -116,8 +122,17 @@ export class Hub {
   /** Delivers new committed events (in id order) to their live subscribers. */
   publish(events: readonly StreamEvent[]): void {
     for (const event of events) {
+      const span = pushSpan(event.event, event.traceparent);
+      const before = this.counts.delivered;
       this.deliverTo(this.byKey.get(ALL), event);
       for (const key of event.keys) this.deliverTo(this.byKey.get(key), event);
+      if (span) {
+        span.setAttributes({
+          'tideline.stream.event_id': event.id,
+          'tideline.stream.sent': this.counts.delivered - before,
+        });
+        span.end();
+      }
     }
   }
 
@@ -193,6 +208,7 @@ export class Hub {
     }
     subscriber.lastId = event.id;
     this.counts.delivered += 1;
+    eventDelivered(subscriber.sink.transport);
     if (subscriber.sink.buffered() > this.maxBufferedBytes) this.drop(subscriber);
   }
 
@@ -210,6 +226,7 @@ export class Hub {
   private drop(subscriber: Subscriber): void {
     this.remove(subscriber);
     this.counts.dropped += 1;
+    clientDropped(subscriber.sink.transport);
     subscriber.sink.control({
       type: 'dropped',
       reason: 'slow-consumer',

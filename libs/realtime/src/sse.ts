@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ControlMessage, Sink, StreamEvent } from './hub';
+import { clientConnected, clientDisconnected } from './instrumentation';
 
 export interface SseOptions {
   /** What the browser waits before reconnecting (the SSE `retry:` field). Default 1 s. */
@@ -31,13 +32,16 @@ export function openSse(
   });
   response.write(field('retry', String(options.retryMs ?? 1_000)) + '\n');
   const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
+  clientConnected('sse');
   const closed = new Promise<void>((resolve) => {
     response.once('close', () => {
       clearInterval(heartbeat);
+      clientDisconnected('sse');
       resolve();
     });
   });
   return {
+    transport: 'sse',
     closed,
     buffered: () => response.writableLength,
     send(event: StreamEvent) {

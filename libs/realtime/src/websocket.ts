@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Hub, SubscriptionRequest } from './hub';
+import { clientConnected, clientDisconnected } from './instrumentation';
 
 /** What the application makes of a `feed` name: the hub subscription, or why it is not valid. */
 export type FeedResolver = (feed: string) => Omit<SubscriptionRequest, 'afterId'> | { error: string };
@@ -119,6 +120,8 @@ interface Subscription {
 
 function serve(ws: WebSocket, options: WebSocketOptions): void {
   const subscriptions = new Map<string, Subscription>();
+  clientConnected('websocket');
+  ws.once('close', () => clientDisconnected('websocket'));
   const reply = (message: ServerMessage) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
   };
@@ -182,6 +185,7 @@ function serve(ws: WebSocket, options: WebSocketOptions): void {
     options.hub
       .subscribe(
         {
+          transport: 'websocket',
           buffered: () => ws.bufferedAmount,
           send: (event) => {
             if (subscription.active)
