@@ -1,31 +1,8 @@
 // The tideline CLI as a real child process against the real Kafka and registry.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { orderPlacedTopic } from '@tideline/contracts';
-import { runCli, testInfra, TestTopics, uniqueName } from '@tideline/testing';
+import { TestTopics, uniqueName } from '@tideline/testing';
+import { schemasDir, tl } from './support';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-const tideline = path.join(repoRoot, 'apps', 'ops', 'bin', 'tideline.cjs');
-const infra = testInfra();
-const env = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: infra.registryUrl };
 const made = new TestTopics();
-
-/** A schemas/ folder with one unique topic carrying OrderPlaced, plus `extraFields` on the record. */
-function schemasDir(topicName: string, extraFields: unknown[] = [], group = 'test'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tideline-schemas-'));
-  const schema = JSON.parse(JSON.stringify(orderPlacedTopic.valueSchema)) as { fields: unknown[] };
-  schema.fields.push(...extraFields);
-  fs.writeFileSync(path.join(dir, 'OrderPlaced.avsc'), JSON.stringify(schema));
-  fs.writeFileSync(
-    path.join(dir, 'catalog.yaml'),
-    `topics:\n  - { name: ${topicName}, key: orderId, value: OrderPlaced.avsc, partitions: 2, cleanup: delete, retention: 1d, owner: test, consumers: [${group}] }\n`,
-  );
-  return dir;
-}
-
-const tl = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
-  runCli(process.execPath, [tideline, ...args], { env: { ...env, ...extraEnv }, cwd: repoRoot });
 
 afterAll(() => made.cleanup());
 

@@ -1,70 +1,226 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, type Env } from '@tideline/config';
 import { CliError, usageError } from './cli-error';
-import { schemasCheck, schemasRegister } from './commands/schemas';
+import { asyncapi } from './commands/asyncapi';
+import { dlqList, dlqRedrive, dlqShow } from './commands/dlq';
+import { groupsDescribe, groupsLag, groupsList } from './commands/groups';
+import { projectionRebuild, projectionStatus } from './commands/projection';
+import { replay } from './commands/replay';
+import { schemasCheck, schemasDiff, schemasRegister } from './commands/schemas';
 import { topicsPlan } from './commands/topics';
 import { loadOpsConfig } from './config';
 import { createContext, type CommandContext } from './context';
+import { OPTIONS, optionLabel, parseArgsOptions, type OptionName, type OptionValues } from './options';
 import { createOutput } from './output';
+import type { ProgressTerminal } from './progress';
 
-interface Command {
+export interface Command {
   summary: string;
   /** Whether the command changes something (then it is a dry run without --execute). */
   changes: boolean;
+  /** Options it takes besides --json and --help (and --execute when it changes something); others are usage errors. */
+  options?: readonly OptionName[];
+  /** Options it cannot do without. */
+  required?: readonly OptionName[];
+  /** More help: what it shows, examples. */
+  details?: string;
+  /** Positional arguments after the command's words (e.g. `<projection>`), all required. */
+  args?: readonly string[];
   run: (ctx: CommandContext) => Promise<void>;
 }
+
+const DLQ_FILTERS = ['topic', 'fingerprint', 'since'] as const;
 
 const commands: Record<string, Command> = {
   'schemas check': {
     summary:
       'compare each local schema with the latest registered version (BACKWARD); exit 1 if incompatible',
     changes: false,
+    options: ['schemas'],
     run: schemasCheck,
   },
   'schemas register': {
     summary: 'register every schema under its topic subject (idempotent)',
     changes: true,
+    options: ['schemas'],
     run: schemasRegister,
   },
-  'topics plan': {
-    summary: 'compare the topic catalog with the cluster',
+  'schemas diff': {
+    summary: 'show each local schema against the latest registered one, field by field',
     changes: false,
+    options: ['schemas'],
+    run: schemasDiff,
+  },
+  'topics plan': {
+    summary: 'compare the topic catalog (with retry and dead-letter topics) with the cluster',
+    changes: false,
+    options: ['schemas'],
     run: (ctx) => topicsPlan(ctx, false),
   },
   'topics apply': {
     summary: 'create missing topics, add partitions and fix configs to match the catalog',
     changes: true,
+    options: ['schemas'],
     run: (ctx) => topicsPlan(ctx, true),
+  },
+  'groups list': {
+    summary: 'every consumer group with its state and member count',
+    changes: false,
+    run: groupsList,
+  },
+  'groups describe': {
+    summary: 'a group’s state, members and their partitions, committed offsets',
+    changes: false,
+    options: ['group'],
+    required: ['group'],
+    run: groupsDescribe,
+  },
+  'groups lag': {
+    summary: 'offset lag and time lag (age of the oldest unconsumed record) per partition',
+    changes: false,
+    options: ['group', 'topic'],
+    required: ['group'],
+    run: groupsLag,
+  },
+  replay: {
+    summary:
+      'move a stopped group on a topic to a time, earliest, latest or offsets; shows per partition what is reprocessed',
+    changes: true,
+    options: ['group', 'topic', 'to'],
+    required: ['group', 'topic', 'to'],
+    details:
+      'Refuses while the group has members (and names them). A projection group (positions in PostgreSQL at\n' +
+      'DATABASE_URL) has its stored positions moved too.\n\n' +
+      'Examples:\n' +
+      '  tideline replay --group order-processor --topic orders.order-placed.v1 --to 2026-11-23T10:00:00Z\n' +
+      '  tideline replay --group order-processor --topic orders.order-placed.v1 --to 0:1200,3:980 --execute',
+    run: replay,
+  },
+  'dlq list': {
+    summary: 'dead letters of a group grouped by error fingerprint, with counts and first/last seen',
+    changes: false,
+    options: ['group', ...DLQ_FILTERS],
+    required: ['group'],
+    run: dlqList,
+  },
+  'dlq show': {
+    summary: 'the oldest matching dead letters in full: decoded value, headers, error',
+    changes: false,
+    options: ['group', ...DLQ_FILTERS, 'limit'],
+    required: ['group'],
+    run: dlqShow,
+  },
+  'dlq redrive': {
+    summary: 'send dead letters back to their topic (or a retry tier), rate-limited, each exactly once',
+    changes: true,
+    options: ['group', ...DLQ_FILTERS, 'limit', 'rate', 'to-retry'],
+    required: ['group', 'topic'],
+    details:
+      'Each redriven record keeps its headers (event id, correlation, trace) minus the failure headers, and names\n' +
+      'its dead letter in tdl-redriven-from; a marker in the dead-letter topic, written in the same Kafka\n' +
+      'transaction, keeps any later redrive from moving it again.\n\n' +
+      'Example:\n' +
+      '  tideline dlq redrive --group order-processor --topic orders.order-placed.v1 --fingerprint 9af7 --rate 50 --execute',
+    run: dlqRedrive,
+  },
+  'projection status': {
+    summary: 'a projection’s live table version, rows, positions and lag, and any rebuild running',
+    changes: false,
+    args: ['<projection>'],
+    options: ['group'],
+    details:
+      '<projection> is order-projection or sales-projection; --group names an instance whose GROUP_ID is not\n' +
+      'the default. Reads DATABASE_URL.',
+    run: projectionStatus,
+  },
+  'projection rebuild': {
+    summary:
+      'zero-downtime shadow rebuild: replay into new tables, compare with the live ones, switch atomically',
+    changes: true,
+    args: ['<projection>'],
+    options: ['group', 'allow-differences'],
+    details:
+      'Fills the next version of the tables from the log under its own consumer group (progress with ETA),\n' +
+      'holds the live projection for seconds while it applies the last records and compares every table\n' +
+      '(row counts and checksums), then points reads and writes at the new version in one transaction and\n' +
+      'drops the old one. Queries and live streams keep working; clients see no gap. Reads DATABASE_URL and\n' +
+      'the SIGNING_* variables (records are verified like the service does).\n\n' +
+      'Example:\n' +
+      '  tideline projection rebuild order-projection --execute',
+    run: projectionRebuild,
+  },
+  asyncapi: {
+    summary:
+      'the AsyncAPI 3 document of every topic, message, producer and consumer group (YAML; JSON with --json)',
+    changes: false,
+    options: ['schemas', 'service'],
+    run: asyncapi,
   },
 };
 
-const COMMON_OPTIONS = `Options:
-  --schemas DIR  read topics and schemas from a schemas/ folder instead of the built-in contracts
-  --json         machine-readable output on stdout
-  --execute      act (commands that change something are dry runs without it)
-  -h, --help     show help
-
-Environment:
+const ENVIRONMENT = `Environment:
   KAFKA_BROKERS        host:port list (default 127.0.0.1:9092)
-  SCHEMA_REGISTRY_URL  Confluent-compatible API (default http://127.0.0.1:8081/apis/ccompat/v7)`;
+  SCHEMA_REGISTRY_URL  Confluent-compatible API (default http://127.0.0.1:8081/apis/ccompat/v7)
+  DATABASE_URL         PostgreSQL of the projections (optional; default postgres://postgres@127.0.0.1:5432/tideline)`;
+
+/** The options a command accepts. */
+function accepted(command: Command): OptionName[] {
+  return ['json', ...(command.changes ? (['execute'] as const) : []), ...(command.options ?? []), 'help'];
+}
+
+function optionsHelp(names: readonly OptionName[], required: readonly OptionName[] = []): string {
+  const labels = names.map((name) => [optionLabel(name), name] as const);
+  const width = Math.max(...labels.map(([label]) => label.length));
+  return labels
+    .map(
+      ([label, name]) =>
+        `  ${label.padEnd(width)}  ${OPTIONS[name].help}${required.includes(name) ? ' (required)' : ''}`,
+    )
+    .join('\n');
+}
 
 export function helpText(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(17)} ${c.summary}`);
-  return `Usage: tideline <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON_OPTIONS}\n`;
+  const common: OptionName[] = ['json', 'execute', 'help'];
+  return `Usage: tideline <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nOptions every command takes (tideline <command> --help lists the rest):\n${optionsHelp(common)}\n\n${ENVIRONMENT}\n`;
 }
 
 function commandHelp(name: string, command: Command): string {
-  return `Usage: tideline ${name} [options]\n\n${command.summary}${command.changes ? ' (dry run unless --execute)' : ''}\n\n${COMMON_OPTIONS}\n`;
+  const usage = [...(command.args ?? []), ...(command.required ?? []).map((o) => optionLabel(o))].join(' ');
+  return `Usage: tideline ${name}${usage ? ` ${usage}` : ''} [options]\n\n${command.summary}${command.changes ? ' (dry run unless --execute)' : ''}\n${command.details ? `\n${command.details}\n` : ''}\nOptions:\n${optionsHelp(accepted(command), command.required)}\n\n${ENVIRONMENT}\n`;
+}
+
+/** Refuses an option the command does not take, and a missing required one. */
+function checkOptions(name: string, command: Command, values: OptionValues): void {
+  const allowed = new Set(accepted(command));
+  for (const option of Object.keys(values) as OptionName[]) {
+    if (values[option] !== undefined && !allowed.has(option))
+      throw usageError(`${name} does not take --${option}; see tideline ${name} --help`);
+  }
+  const missing = (command.required ?? []).filter((option) => values[option] === undefined);
+  if (missing.length > 0) {
+    throw usageError(
+      `${name} needs ${missing.map((o) => optionLabel(o)).join(' and ')}; see tideline ${name} --help`,
+    );
+  }
+  for (const option of Object.keys(values)) {
+    if (values[option as OptionName] === '')
+      throw usageError(`--${option} needs a value; see tideline ${name} --help`);
+  }
 }
 
 export interface CliIo {
   env: Env;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** stderr when it is a terminal: progress bars are drawn there. */
+  terminal?: ProgressTerminal | undefined;
+  now?: () => number;
 }
 
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let close: (() => Promise<void>) | undefined;
   try {
     let parsed;
     try {
@@ -72,30 +228,29 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         args: [...argv],
         allowPositionals: true,
         strict: true,
-        options: {
-          json: { type: 'boolean', default: false },
-          execute: { type: 'boolean', default: false },
-          schemas: { type: 'string' },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
+        options: parseArgsOptions,
       });
     } catch (error) {
       throw usageError(`${(error as Error).message}; see tideline --help`);
     }
-    const { values, positionals } = parsed;
+    const { positionals } = parsed;
+    const values: OptionValues = parsed.values;
     const name = positionals.slice(0, 2).join(' ');
     if (positionals.length === 0) {
       io.stdout(helpText());
       return values.help ? 0 : 2;
     }
-    const command = commands[name];
-    if (!command || positionals.length > 2) {
+    const command = commands[name] ?? (positionals.length === 1 ? undefined : commands[positionals[0]!]);
+    const commandName = commands[name] ? name : positionals[0]!;
+    const words = commandName.split(' ').length;
+    if (!command || positionals.length > words + (command.args?.length ?? 0)) {
       throw usageError(`unknown command "${positionals.join(' ')}"; see tideline --help`);
     }
     if (values.help) {
-      io.stdout(commandHelp(name, command));
+      io.stdout(commandHelp(commandName, command));
       return 0;
     }
+    checkOptions(commandName, command, values);
     let config;
     try {
       config = loadOpsConfig(io.env);
@@ -104,7 +259,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         throw new CliError(`invalid configuration: ${error.problems.join('; ')}`);
       throw error;
     }
-    const ctx = createContext(config, createOutput(values.json, io.stdout), values.execute, values.schemas);
+    const ctx = createContext(
+      config,
+      createOutput(values.json ?? false, io.stdout),
+      values.execute ?? false,
+      values.schemas,
+      {
+        options: values,
+        args: positionals.slice(words),
+        env: io.env,
+        terminal: io.terminal,
+        ...(io.now ? { now: io.now } : {}),
+      },
+    );
+    close = ctx.close;
     await command.run(ctx);
     return 0;
   } catch (error) {
@@ -112,7 +280,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`tideline: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
       return error.exitCode;
     }
-    io.stderr(`tideline: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
+    // One line too; the stack only on request.
+    const stack = io.env['TIDELINE_DEBUG']
+      ? ` ${(error as Error).stack ?? ''}`
+      : ' (TIDELINE_DEBUG=1 shows the stack)';
+    io.stderr(
+      `tideline: unexpected failure: ${error instanceof Error ? error.message : String(error)};${stack}`.replace(
+        /\s*\n\s*/g,
+        ' ',
+      ) + '\n',
+    );
     return 1;
+  } finally {
+    await close?.();
   }
 }

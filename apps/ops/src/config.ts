@@ -1,8 +1,20 @@
-import { infrastructureVariables, loadConfig, type Env } from '@tideline/config';
+import {
+  infrastructureVariables,
+  loadConfig,
+  optionalDatabaseUrl,
+  signingVariables,
+  type Env,
+} from '@tideline/config';
 
 /** The only place the ops CLI reads the environment. */
 export function loadOpsConfig(env: Env) {
-  return loadConfig(infrastructureVariables, env);
+  // DATABASE_URL: where projections keep their positions (replay moves them too); optional.
+  return loadConfig({ ...infrastructureVariables, DATABASE_URL: optionalDatabaseUrl }, env);
 }
 
 export type OpsConfig = ReturnType<typeof loadOpsConfig>;
+
+/** The SIGNING_* variables, for the commands that verify records (projection rebuild). */
+export function loadSigningConfig(env: Env) {
+  return loadConfig(signingVariables, env);
+}

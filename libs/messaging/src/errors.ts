@@ -26,6 +26,8 @@ export const messagingErrorCodes = {
   TDL_MSG_UNKNOWN_GROUP: { retryable: false },
   TDL_MSG_UNKNOWN_TOPIC: { retryable: false },
   TDL_MSG_INVALID_OFFSET_SPEC: { retryable: false },
+  TDL_MSG_REDRIVE_FENCED: { retryable: false },
+  TDL_MSG_READ_STALLED: { retryable: true },
 } as const;
 
 export type MessagingErrorCode = keyof typeof messagingErrorCodes;

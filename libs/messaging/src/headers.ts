@@ -31,6 +31,11 @@ export const HEADER = {
   errorMessage: 'tdl-error-message',
   errorFingerprint: 'tdl-error-fingerprint',
   deadLetteredAt: 'tdl-dead-lettered-at',
+  // Redrive (tideline dlq redrive): on the redriven record, and on the marker it leaves in the dead-letter topic.
+  redrivenFrom: 'tdl-redriven-from',
+  redriveOf: 'tdl-redrive-of',
+  redrivenTo: 'tdl-redriven-to',
+  redrivenAt: 'tdl-redriven-at',
 } as const;
 
 /** The failure headers a retry or dead-letter record adds; a redrive strips them. */

@@ -1,4 +1,10 @@
-import { checkSchemas, isMessagingError, registerSchemas } from '@tideline/messaging';
+import {
+  checkSchemas,
+  diffSchemas,
+  isMessagingError,
+  registerSchemas,
+  type FieldChange,
+} from '@tideline/messaging';
 import { CliError } from '../cli-error';
 import type { CommandContext } from '../context';
 
@@ -52,4 +58,41 @@ export async function schemasRegister(ctx: CommandContext): Promise<void> {
   });
   for (const entry of registered) ctx.out.line(`registered ${entry.subject} (id ${entry.id})`);
   ctx.out.result({ dryRun: false, registered });
+}
+
+const shown = (value: unknown): string => JSON.stringify(value);
+
+/** One field change as a line: `+ channel  [null,string] = null`. Pure. */
+export function describeChange(change: FieldChange): string {
+  const def = (value: unknown, present: boolean) => (present ? ` = ${shown(value)}` : '');
+  switch (change.kind) {
+    case 'added':
+      return `+ ${change.path}  ${change.type}${def(change.default, 'default' in change)}`;
+    case 'removed':
+      return `- ${change.path}  ${change.type}${def(change.default, 'default' in change)}`;
+    case 'type':
+      return `~ ${change.path}  ${change.from} → ${change.to}`;
+    case 'default':
+      return `~ ${change.path}  default ${'from' in change ? shown(change.from) : '(none)'} → ${'to' in change ? shown(change.to) : '(none)'}`;
+    case 'doc':
+      return `~ ${change.path}  doc ${'from' in change ? shown(change.from) : '(none)'} → ${'to' in change ? shown(change.to) : '(none)'}`;
+  }
+}
+
+/** `schemas diff`: each local schema against the latest registered version, field by field (+ added, - removed, ~ changed). */
+export async function schemasDiff(ctx: CommandContext): Promise<void> {
+  const diffs = await diffSchemas(ctx.config.SCHEMA_REGISTRY_URL, ctx.topics).catch((error: unknown) => {
+    throw asCliError(error);
+  });
+  for (const diff of diffs) {
+    const registered =
+      diff.latestId === undefined ? '' : ` (registered version ${diff.latestVersion}, id ${diff.latestId})`;
+    if (diff.status === 'new-subject') ctx.out.line(`new        ${diff.subject}: not registered yet`);
+    else if (diff.status === 'unchanged') ctx.out.line(`unchanged  ${diff.subject}${registered}`);
+    else {
+      ctx.out.line(`changed    ${diff.subject}${registered} → local:`);
+      for (const change of diff.changes) ctx.out.line(`             ${describeChange(change)}`);
+    }
+  }
+  ctx.out.result({ diffs });
 }

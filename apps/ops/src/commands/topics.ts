@@ -28,7 +28,8 @@ function describe(action: TopicAction): string {
   }
 }
 
-async function withAdmin<T>(ctx: CommandContext, work: (admin: Admin) => Promise<T>): Promise<T> {
+/** Runs `work` with a connected admin client; an unreachable Kafka and typed messaging errors become one-line CLI errors. */
+export async function withAdmin<T>(ctx: CommandContext, work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = ctx.kafka().admin();
   try {
     await admin.connect();
