@@ -11,7 +11,7 @@ import {
 } from '@tideline/messaging';
 import { setPositions } from '@tideline/projections';
 import { Pool } from 'pg';
-import { projectedTopics } from '../src/read-model';
+import { projectedTopics } from '@tideline/read-models';
 import {
   createTestDatabase,
   eventually,
@@ -162,10 +162,12 @@ export class OrderStack {
     return service;
   }
 
-  async startProjection(): Promise<ServiceProcess> {
+  /** Starts order-projection; ready when `readyPath` answers 200 (`/metrics`: as soon as it listens). */
+  async startProjection({ readyPath = '/readyz' }: { readyPath?: string } = {}): Promise<ServiceProcess> {
     this.projection = await this.track(
       startService('order-projection', entry('order-projection'), {
         port: await freePort(),
+        readyPath,
         env: { ...this.common, GROUP_ID: this.projectionGroup, ...this.extraEnv },
       }),
     );
@@ -229,6 +231,11 @@ export class OrderStack {
 
   get databaseUrl(): string {
     return this.database.url;
+  }
+
+  /** The environment every service of this stack runs with (to run the CLI against it). */
+  get env(): Record<string, string> {
+    return { ...this.common };
   }
 
   /** The key every service of this stack signs and verifies with (to publish as one of them). */

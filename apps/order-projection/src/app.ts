@@ -1,10 +1,10 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import {
   createHttpApp,
   problem,
   problemSchema,
+  registerAsyncApiRoute,
   registerHealthRoutes,
+  registerOpenApi,
   sendInvalid,
   sendProblem,
 } from '@tideline/http';
@@ -14,6 +14,8 @@ import { dashboardHtml } from './dashboard';
 import type { OrderProjection } from './projection';
 import { decodeCursor } from './queries';
 import { isTransientPgError } from '@tideline/projections';
+import { allTopics } from '@tideline/contracts';
+import { asyncApiDocument } from '@tideline/messaging';
 
 export interface ProjectionAppOptions {
   projection: OrderProjection;
@@ -47,22 +49,14 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
         : undefined,
   });
   app.addSchema(problemSchema);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'order-projection',
-        version: '0.1.0',
-        description:
-          'Reads of Tideline orders: the read model built from the order events, and live streams of its changes (SSE, WebSocket at /ws).',
-      },
-    },
-    refResolver: {
-      buildLocalReference: (json, _baseUri, _fragment, i) =>
-        typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`,
+  await registerOpenApi(app, {
+    info: {
+      title: 'order-projection',
+      version: '0.1.0',
+      description:
+        'Reads of Tideline orders: the read model built from the order events, and live streams of its changes (SSE, WebSocket at /ws).',
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/', { schema: { hide: true } }, (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(dashboardHtml),
@@ -244,6 +238,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   );
 
   registerHealthRoutes(app, { checks: () => projection.readiness() });
+  registerAsyncApiRoute(app, asyncApiDocument(allTopics, { service: 'order-projection' }));
 
   const sockets = attachWebSocket(app.server, {
     hub: projection.hub,

@@ -10,6 +10,7 @@ import {
   signingVariables,
   type Env,
 } from '@tideline/config';
+import { telemetryVariables } from '@tideline/observability';
 import { z } from 'zod';
 
 export const projectionVariables = {
@@ -19,6 +20,7 @@ export const projectionVariables = {
   DATABASE_URL: databaseUrl,
   ...signingVariables,
   LOG_LEVEL: logLevel,
+  ...telemetryVariables,
   /** The consumer group, and the name the projection's positions and change feed are kept under. */
   GROUP_ID: z
     .string()
@@ -35,6 +37,8 @@ export const projectionVariables = {
   /** Longest `timeout` a read-your-writes GET may ask for. */
   MAX_WAIT_MS: integer(30_000, 0, 300_000),
   SESSION_TIMEOUT_MS: sessionTimeoutMs,
+  /** /readyz turns ready once the read model is at most this many records behind after start. */
+  READY_MAX_LAG: integer(1_000, 0, 100_000_000),
   DATABASE_POOL_SIZE: integer(10, 2, 100),
   SHUTDOWN_TIMEOUT_MS: integer(20_000, 1_000, 600_000),
 };

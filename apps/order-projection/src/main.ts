@@ -1,6 +1,13 @@
 import { ConfigError } from '@tideline/config';
 import { createServiceLogger } from '@tideline/http';
-import { createKafka, exitOnSignal, RegistryCodec, signerFromConfig } from '@tideline/messaging';
+import { startTelemetry, tracingSettings } from '@tideline/observability';
+import {
+  createKafka,
+  exitOnSignal,
+  kafkaConnection,
+  RegistryCodec,
+  signerFromConfig,
+} from '@tideline/messaging';
 import { Pool } from 'pg';
 import { buildApp } from './app';
 import { loadProjectionConfig, type ProjectionConfig } from './config';
@@ -8,7 +15,8 @@ import { OrderProjection } from './projection';
 
 async function main(config: ProjectionConfig): Promise<void> {
   const logger = createServiceLogger('order-projection', config.LOG_LEVEL);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-projection' });
+  const telemetry = startTelemetry({ service: 'order-projection', tracing: tracingSettings(config), logger });
+  const kafka = createKafka(kafkaConnection(config, 'order-projection'));
   const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
   const signer = signerFromConfig(config);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
@@ -21,6 +29,7 @@ async function main(config: ProjectionConfig): Promise<void> {
       await app.close(); // ends streams and WebSockets; requests in flight finish
       await projection.stop(config.SHUTDOWN_TIMEOUT_MS - 2_000);
       await pool.end();
+      await telemetry.shutdown(); // exports the last spans
     },
     { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
   );

@@ -1,43 +1,38 @@
-import type { Kafka, Logger, RecordSigner, RegistryCodec } from '@tideline/messaging';
+import type {
+  Kafka,
+  LagSnapshot,
+  Logger,
+  PartitionLagSample,
+  RecordSigner,
+  RegistryCodec,
+} from '@tideline/messaging';
 import { createProjectionConsumer, type ProjectionConsumer } from '@tideline/messaging';
 import {
   ChangeFeed,
-  migrate,
-  migrateRuntime,
+  ensureProjectionLayout,
   PostgresProjectionStore,
   type FeedEntry,
 } from '@tideline/projections';
 import { Hub, type StreamEvent } from '@tideline/realtime';
 import type { Pool } from 'pg';
 import type { ProjectionConfig } from './config';
-import { readModelMigrations, SCHEMA } from './migrations';
 import { OrderQueries } from './queries';
-import { applyOrderEvents, projectedTopics, type OrderChange } from './read-model';
+import { applyOrderEvents, orderProjection, projectedTopics, type OrderChange } from '@tideline/read-models';
 
 export const ORDER_CHANGED = 'order-changed';
 
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  /** The next offset the projection will read (stored in PostgreSQL, or past a transaction marker). */
-  position: string;
-  /** The partition's end (high watermark). */
-  end: string;
-  lag: number;
-}
+/** Per partition: position (stored in PostgreSQL, or Kafka's commit past a transaction marker), end, lag in records and seconds. */
+export type PartitionLag = PartitionLagSample;
 
-export interface Lag {
-  total: number;
-  partitions: PartitionLag[];
-  /** When the numbers were read, epoch ms. */
-  at: number;
-}
+/** The consumer's lag as it last read it: the numbers of /stats, the dashboard and tideline_consumer_lag_*. */
+export type Lag = LagSnapshot;
 
 const toStreamEvent = (entry: FeedEntry): StreamEvent => ({
   id: entry.seq,
   keys: entry.keys,
   event: ORDER_CHANGED,
   data: entry.payload,
+  traceparent: (entry.payload as Partial<OrderChange>).traceparent ?? undefined,
 });
 
 type Waiter = { eventId: string; resolve: () => void };
@@ -54,10 +49,9 @@ export class OrderProjection {
   readonly hub: Hub;
   readonly queries: OrderQueries;
   private readonly waiters = new Map<string, Set<Waiter>>();
-  private lagCache: Promise<Lag> | undefined;
-  private lagReadAt = 0;
   private pruneTimer: NodeJS.Timeout | undefined;
   private feedStarted = false;
+  private caughtUp = false;
 
   constructor(
     private readonly config: ProjectionConfig,
@@ -70,7 +64,9 @@ export class OrderProjection {
     },
   ) {
     const { pool, logger } = deps;
-    this.store = new PostgresProjectionStore(pool, config.GROUP_ID, applyOrderEvents);
+    this.store = new PostgresProjectionStore(pool, config.GROUP_ID, (client, batch) =>
+      applyOrderEvents(client, batch),
+    );
     this.consumer = createProjectionConsumer({
       kafka: deps.kafka,
       codec: deps.codec,
@@ -82,6 +78,7 @@ export class OrderProjection {
       maxBatchRecords: config.MAX_BATCH_RECORDS,
       partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+      ownPositions: () => this.store.positions(),
       logger,
     });
     this.feed = new ChangeFeed({
@@ -108,12 +105,20 @@ export class OrderProjection {
 
   /** Migrates, follows the feed, joins the group. */
   async start(): Promise<void> {
-    await migrateRuntime(this.deps.pool);
-    const { applied, current } = await migrate(this.deps.pool, SCHEMA, readModelMigrations);
+    // The instance's name (GROUP_ID) keys its positions, change feed and table versions.
+    const live = await ensureProjectionLayout(this.deps.pool, {
+      ...orderProjection,
+      name: this.config.GROUP_ID,
+    });
     this.deps.logger.info(
-      { schema: SCHEMA, version: current, applied: applied.length },
-      'read model migrated',
+      { schema: orderProjection.schema, version: live.version, tables: live.schema },
+      'read model ready',
     );
+    if (!live.ddlMatches)
+      this.deps.logger.warn(
+        { schema: live.schema },
+        'the live tables differ from what this code creates: run tideline projection rebuild order-projection',
+      );
     await this.feed.start();
     this.feedStarted = true;
     await this.consumer.start();
@@ -150,6 +155,19 @@ export class OrderProjection {
       feed: () =>
         this.feedStarted ? Promise.resolve() : Promise.reject(new Error('change feed not started')),
       database: () => this.deps.pool.query('SELECT 1'),
+      caughtUp: () => {
+        // Ready once the read model caught up after start (then it stays ready: an instance that
+        // falls behind under load still answers, and its lag shows in /stats and the metrics).
+        if (this.caughtUp) return Promise.resolve();
+        const lag = this.consumer.lag();
+        if (lag !== undefined && lag.total <= this.config.READY_MAX_LAG) {
+          this.caughtUp = true;
+          return Promise.resolve();
+        }
+        return Promise.reject(
+          new Error(lag === undefined ? 'lag not read yet' : `catching up: ${lag.total} records behind`),
+        );
+      },
     };
   }
 
@@ -187,29 +205,12 @@ export class OrderProjection {
     for (const waiter of set) if (waiter.eventId === change.eventId) waiter.resolve();
   }
 
-  /** Per-partition lag from the stored positions and Kafka's ends; read at most once a second. */
-  lag(): Promise<Lag> {
-    if (this.lagCache === undefined || Date.now() - this.lagReadAt > 1_000) {
-      this.lagReadAt = Date.now();
-      this.lagCache = this.readLag();
-      this.lagCache.catch(() => {
-        this.lagCache = undefined;
-      });
-    }
-    return this.lagCache;
-  }
-
-  private async readLag(): Promise<Lag> {
-    const [progress, positions] = await Promise.all([this.consumer.progress(), this.store.positions()]);
-    const stored = new Map(positions.map((p) => [`${p.topic}:${p.partition}`, BigInt(p.nextOffset)]));
-    const partitions = progress.map(({ topic, partition, end, committed }) => {
-      // The stored position is the truth; Kafka's commit also steps over trailing transaction markers.
-      const own = stored.get(`${topic}:${partition}`) ?? 0n;
-      const kafka = committed === null ? 0n : BigInt(committed);
-      const position = own > kafka ? own : kafka;
-      const lag = BigInt(end) > position ? Number(BigInt(end) - position) : 0;
-      return { topic, partition, position: String(position), end, lag };
-    });
-    return { total: partitions.reduce((sum, p) => sum + p.lag, 0), partitions, at: Date.now() };
+  /**
+   * Per-partition lag from the stored positions and Kafka's ends, in records and seconds, as the
+   * consumer last read it (every 5 s; the same numbers as tideline_consumer_lag_*). Null before
+   * the first reading.
+   */
+  lag(): Promise<Lag | null> {
+    return Promise.resolve(this.consumer.lag() ?? null);
   }
 }

@@ -1,7 +1,6 @@
 import type { OrderStatus, OrderView } from '@tideline/orders-domain';
 import type { Pool } from 'pg';
-import { SCHEMA } from './migrations';
-import { orderDocument, type OrderDocument } from './read-model';
+import { ORDER_SCHEMA as SCHEMA, orderDocument, type OrderDocument } from '@tideline/read-models';
 
 export interface CustomerSummaryDocument {
   customerId: string;

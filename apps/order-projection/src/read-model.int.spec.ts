@@ -6,12 +6,11 @@ import {
   orderRejectedTopic,
 } from '@tideline/contracts';
 import type { ProjectionBatch, ProjectionRecord } from '@tideline/messaging';
-import { migrate, migrateRuntime, PostgresProjectionStore } from '@tideline/projections';
+import { ensureProjectionLayout, PostgresProjectionStore } from '@tideline/projections';
 import { createTestDatabase, type TestDatabase } from '@tideline/testing';
 import { Pool } from 'pg';
-import { readModelMigrations, SCHEMA } from './migrations';
 import { decodeCursor, OrderQueries } from './queries';
-import { applyOrderEvents } from './read-model';
+import { applyOrderEvents, orderProjection } from '@tideline/read-models';
 
 let database: TestDatabase;
 let pool: Pool;
@@ -20,8 +19,7 @@ let queries: OrderQueries;
 beforeAll(async () => {
   database = await createTestDatabase('order_projection');
   pool = new Pool({ connectionString: database.url, max: 4 });
-  await migrateRuntime(pool);
-  await migrate(pool, SCHEMA, readModelMigrations);
+  await ensureProjectionLayout(pool, orderProjection);
   queries = new OrderQueries(pool);
 });
 afterAll(async () => {
@@ -195,7 +193,9 @@ it('keeps customer summaries and status counts equal to the orders they summariz
 });
 
 it('writes the read model, the position and the feed together through the store', async () => {
-  const store = new PostgresProjectionStore(pool, 'order-projection-test', applyOrderEvents);
+  const store = new PostgresProjectionStore(pool, 'order-projection-test', (client, batch) =>
+    applyOrderEvents(client, batch),
+  );
   const orderId = `store-${Date.now()}`;
   const records = [
     eventRecord('placed', orderId, 'c-store', 0),

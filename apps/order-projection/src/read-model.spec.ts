@@ -3,7 +3,7 @@ import type { ProjectionRecord } from '@tideline/messaging';
 import { emptyOrder, evolveOrder } from '@tideline/orders-domain';
 import { resolveFeed } from './app';
 import { decodeCursor, encodeCursor } from './queries';
-import { orderDocument, toOrderEvent } from './read-model';
+import { orderDocument, toOrderEvent } from '@tideline/read-models';
 
 const record = (topic: string, value: unknown, eventId = 'e1'): ProjectionRecord => ({
   eventId,

@@ -1,4 +1,5 @@
 export { createHttpApp } from './app';
+export { YAML_CONTENT_TYPE, registerAsyncApiRoute } from './asyncapi';
 export type { HttpAppOptions } from './app';
 export { CORRELATION_HEADER, correlationIdFrom, traceIdOf } from './correlation';
 export { errorHandler, handleNotFound, sendInvalid } from './errors';
@@ -6,6 +7,8 @@ export type { DependencyUnavailable, ErrorHandler, ErrorHandlerOptions } from '.
 export { registerHealthRoutes } from './health';
 export type { HealthRoutesOptions } from './health';
 export { createServiceLogger } from './logger';
+export { registerOpenApi } from './openapi';
+export type { OpenApiDocument } from './openapi';
 export {
   PROBLEM_CONTENT_TYPE,
   fieldErrors,
@@ -18,3 +21,4 @@ export {
 export type { FieldError, Problem, SchemaIssue } from './problem';
 export { checkReadiness } from './readiness';
 export type { ReadinessCheck, ReadinessReport } from './readiness';
+export type { FastifyDynamicSwaggerOptions } from '@fastify/swagger'; // loads its route-schema fields (summary, tags, hide) into FastifySchema for every app

@@ -2,12 +2,54 @@ export { RegistryCodec, frame, invalidPaths, unframe } from './codec';
 export type { RegistryCodecOptions } from './codec';
 export { MessagingError, isMessagingError, messagingErrorCodes } from './errors';
 export type { MessagingErrorCode } from './errors';
-export { createKafka } from './kafka';
-export type { Admin, Kafka, KafkaConnection } from './kafka';
+export { createKafka, kafkaClientConfig, kafkaConnection } from './kafka';
+export type { Admin, Kafka, KafkaConnection, KafkaSasl, KafkaSettings } from './kafka';
 export { backwardProblems, checkSchemas, registerSchemas } from './schema-admin';
 export type { SchemaCheck, SchemaCheckStatus, SchemaRegistration } from './schema-admin';
+export { diffSchemas, renderType, schemaFieldChanges } from './schema-diff';
+export type { FieldChange, SchemaDiff } from './schema-diff';
 export { applyTopicPlan, desiredConfig, ensureTopics, planTopics } from './topic-admin';
 export type { TopicAction, TopicPlan } from './topic-admin';
+export {
+  groupLag,
+  listConsumerGroups,
+  parseOffsetTarget,
+  planOffsetReset,
+  resetOffsets,
+} from './offsets-admin';
+export type {
+  ConsumerGroupSummary,
+  GroupLag,
+  GroupMemberLag,
+  OffsetResetOptions,
+  OffsetResetPlan,
+  OffsetTarget,
+  PartitionLag,
+  PartitionOffsetChange,
+} from './offsets-admin';
+export { readTopic } from './topic-reader';
+export type { ReadProgress, ReadSummary, ReadTopicOptions, TopicRecord } from './topic-reader';
+export {
+  DeadLetterRedriver,
+  decodeDeadLetterValue,
+  readDeadLetters,
+  redriveMarker,
+  redrivenRecord,
+  scanDeadLetters,
+  summarizeDeadLetters,
+} from './dead-letters';
+export type {
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterGroup,
+  DeadLetterRecord,
+  DeadLetterScan,
+  RedriveProgress,
+  RedriveResult,
+  RedriveTarget,
+} from './dead-letters';
+export { asyncApiDocument } from './asyncapi';
+export type { AsyncApiDocument, AsyncApiOptions } from './asyncapi';
 export {
   catalogGroupTopics,
   deadLetterTopicName,
@@ -71,3 +113,5 @@ export type {
   ProjectionRecord,
   ProjectionStore,
 } from './projection-consumer';
+export { LagMonitor } from './lag-monitor';
+export type { LagMonitorOptions, LagSnapshot, OwnPositions, PartitionLagSample } from './lag-monitor';

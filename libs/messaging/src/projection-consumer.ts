@@ -1,4 +1,6 @@
+import { ROOT_CONTEXT, context, trace, type Span } from '@opentelemetry/api';
 import type { TopicDescriptor } from '@tideline/contracts';
+import { metricsEnabled, tracingEnabled, withLogFields } from '@tideline/observability';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Kafka } from './kafka';
 import type { RegistryCodec } from './codec';
@@ -8,6 +10,19 @@ import { describeFailure, failureHeaders } from './failure';
 import { deadLetterTopicName, groupTopics } from './group-topics';
 import { HEADER, identityOf, readHeaders, type EventIdentity, type Headers } from './headers';
 import { decodeInboundCached } from './inbound';
+import {
+  ATTR,
+  SpanKind,
+  consumedBy,
+  contextOf,
+  countDeadLetter,
+  failSpan,
+  processAttributes,
+  projectionApplyDuration,
+  projectionBatchRecords,
+  tracer,
+} from './instrumentation';
+import { LagMonitor, type LagSnapshot, type OwnPositions } from './lag-monitor';
 import { silentLogger, type Logger } from './log';
 import { Publisher } from './publisher';
 import type { RecordSigner } from './signing';
@@ -72,8 +87,26 @@ export interface ProjectionConsumerOptions {
   partitionsConcurrently?: number;
   /** Create the group's dead-letter topic when missing. Default true. */
   provisionTopics?: boolean;
+  /**
+   * Whether poison records go to `<group>.dlt` (default). A rebuild sets false: the live
+   * projection dead-lettered them already, so they are skipped and counted (`poisonSkipped`).
+   */
+  deadLetters?: boolean;
+  /**
+   * Bounded mode (rebuilds): records at or past a partition's limit (`setLimits`) are not
+   * applied and the partition pauses there until its limit is raised. Partitions without a
+   * limit apply nothing.
+   */
+  bounded?: boolean;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** How often the group's lag is read (metrics, `lag()`). Default 5 s; 0: only at start. */
+  lagIntervalMs?: number;
+  /**
+   * Every position the store holds (e.g. PostgresProjectionStore's `positions()`): lag is then
+   * counted from them, which lead Kafka's commits by up to a second. Without: Kafka's commits.
+   */
+  ownPositions?: OwnPositions;
   logger?: Logger;
 }
 
@@ -89,6 +122,8 @@ export interface ProjectionConsumerStatus {
   applied: number;
   skipped: number;
   deadLettered: number;
+  /** Poison records skipped without a dead letter (`deadLetters: false`). */
+  poisonSkipped: number;
   batches: number;
   /** Epoch ms of the last applied batch, or null. */
   lastAppliedAt: number | null;
@@ -107,6 +142,7 @@ const TRANSIENT_BACKOFF_MS = 1_000;
 export class ProjectionConsumer {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
+  private readonly lagMonitor: LagMonitor;
   private readonly publisher: Publisher;
   private readonly ownsPublisher: boolean;
   private readonly logger: Logger;
@@ -120,7 +156,10 @@ export class ProjectionConsumer {
   private state: ProjectionConsumerState = 'idle';
   private assignments: Record<string, number[]> = {};
   private joined = false;
-  private counts = { applied: 0, skipped: 0, deadLettered: 0, batches: 0 };
+  private counts = { applied: 0, skipped: 0, deadLettered: 0, poisonSkipped: 0, batches: 0 };
+  /** Bounded mode: the offset each `topic:partition` stops before, and the partitions paused at it. */
+  private readonly limits = new Map<string, bigint>();
+  private readonly pausedAtLimit = new Set<string>();
   private lastAppliedAt: number | null = null;
   private crashed: ((error: Error) => void) | undefined;
 
@@ -130,6 +169,14 @@ export class ProjectionConsumer {
     this.deadLetterTopic = deadLetterTopicName(options.groupId);
     this.consumer = createGroupConsumer(options.kafka, options);
     this.admin = options.kafka.admin();
+    this.lagMonitor = new LagMonitor({
+      admin: this.admin,
+      groupId: options.groupId,
+      topics: [...this.byName.keys()],
+      ownPositions: options.ownPositions,
+      intervalMs: options.lagIntervalMs,
+      logger: this.logger,
+    });
     const forwarding = forwardingPublisher(options);
     this.publisher = forwarding.publisher;
     this.ownsPublisher = forwarding.owned;
@@ -159,6 +206,26 @@ export class ProjectionConsumer {
       ...this.counts,
       lastAppliedAt: this.lastAppliedAt,
     };
+  }
+
+  /**
+   * Bounded mode: sets where each partition (`topic:partition`) stops (exclusive); resumes
+   * partitions paused below their new limit. A limit never moves a partition backwards.
+   */
+  setLimits(limits: ReadonlyMap<string, bigint>): void {
+    for (const [slot, limit] of limits) this.limits.set(slot, limit);
+    for (const slot of [...this.pausedAtLimit]) {
+      const position = this.positions.get(slot);
+      if (position !== undefined && (this.limits.get(slot) ?? 0n) <= position) continue;
+      this.pausedAtLimit.delete(slot);
+      const at = slot.lastIndexOf(':');
+      this.consumer.resume([{ topic: slot.slice(0, at), partitions: [Number(slot.slice(at + 1))] }]);
+    }
+  }
+
+  /** The position this instance last applied up to, per `topic:partition` (bounded mode reads it). */
+  appliedPositions(): ReadonlyMap<string, bigint> {
+    return new Map(this.positions);
   }
 
   /** Rejects when the consumer stops for good on an error kafkajs does not restart from. */
@@ -194,6 +261,11 @@ export class ProjectionConsumer {
     );
   }
 
+  /** The group's lag as last read (every `lagIntervalMs`), from the store's positions: records and seconds. */
+  lag(): LagSnapshot | undefined {
+    return this.lagMonitor.latest();
+  }
+
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`consumer ${this.options.groupId} was already started`);
     this.state = 'starting';
@@ -205,6 +277,7 @@ export class ProjectionConsumer {
           groupTopics(this.options.groupId, this.options.topics, { delaysMs: [] }),
         );
       }
+      await this.lagMonitor.start();
       await this.publisher.connect();
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [...this.byName.keys()], fromBeginning: true });
@@ -239,6 +312,7 @@ export class ProjectionConsumer {
   }
 
   private async disconnectQuietly(): Promise<void> {
+    this.lagMonitor.stop();
     await this.consumer.disconnect().catch(() => undefined);
     if (this.ownsPublisher) await this.publisher.close().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
@@ -306,8 +380,37 @@ export class ProjectionConsumer {
         return;
       }
     }
-    const pending = batch.messages.filter((message) => BigInt(message.offset) >= position);
+    let pending = batch.messages.filter((message) => BigInt(message.offset) >= position);
     this.counts.skipped += batch.messages.length - pending.length;
+    // Bounded mode: nothing at or past the limit. A record past it proves the offsets between
+    // the last one below and the limit hold no record (markers, aborted records): cover them.
+    let cap: bigint | undefined;
+    if (this.options.bounded) {
+      const limit = this.limits.get(slot) ?? 0n;
+      const below = pending.filter((message) => BigInt(message.offset) < limit);
+      const beyond = below.length < pending.length;
+      cap = beyond ? limit : undefined;
+      if (below.length === 0) {
+        if (beyond && position < limit) {
+          const moved = await this.applyBatch({
+            topic,
+            partition,
+            records: [],
+            from: String(position),
+            to: String(limit),
+          });
+          if (moved === 'stale') return;
+        }
+        this.pausedAtLimit.add(slot);
+        this.consumer.pause([{ topic, partitions: [partition] }]);
+        return;
+      }
+      pending = below;
+      if (!beyond) {
+        const covered = BigInt(batch.lastOffset()) + 1n;
+        cap = covered < limit ? covered : limit;
+      }
+    }
     if (pending.length === 0) {
       // All applied before (a redelivery): let Kafka's position move on.
       payload.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
@@ -318,8 +421,9 @@ export class ProjectionConsumer {
       if (!payload.isRunning() || payload.isStale()) return;
       const slice = pending.slice(start, start + size);
       // The last slice also covers what follows its last record in this fetch (transaction markers).
-      const last = start + size >= pending.length ? BigInt(batch.lastOffset()) : undefined;
-      const outcome = await this.applySlice(topic, partition, slice, position, last);
+      const lastSlice = start + size >= pending.length;
+      const last = !lastSlice ? undefined : cap !== undefined ? cap - 1n : BigInt(batch.lastOffset());
+      const outcome = await this.applyTraced(topic, partition, slice, position, last);
       if (outcome === 'retry-later') {
         const resume = payload.pause();
         const timer = setTimeout(() => {
@@ -401,9 +505,101 @@ export class ProjectionConsumer {
     return at;
   }
 
+  /**
+   * `applySlice` in an apply span (linked from a span per record that continues the record's
+   * own trace, when tracing is on) and in the slice's log context; a debug line per record
+   * applied carries its trace id.
+   */
+  private async applyTraced(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    position: bigint,
+    coveredUpTo?: bigint,
+  ): Promise<bigint | 'stale' | 'retry-later'> {
+    const { groupId } = this.options;
+    const span = tracer.startSpan(`apply ${groupId}`, { kind: SpanKind.INTERNAL }, ROOT_CONTEXT);
+    if (span.isRecording()) {
+      span.setAttributes({
+        [ATTR.system]: 'kafka',
+        [ATTR.destination]: topic,
+        [ATTR.partition]: String(partition),
+        [ATTR.group]: groupId,
+        [ATTR.batchCount]: messages.length,
+        'tideline.first_offset': messages[0]!.offset,
+        'tideline.last_offset': messages[messages.length - 1]!.offset,
+      });
+    }
+    const perRecord = tracingEnabled() || this.logger.isLevelEnabled?.('debug') === true;
+    const records = perRecord
+      ? messages.map((message) => this.recordTrace(topic, partition, message, span))
+      : [];
+    const fields = { groupId, topic, partition, offset: messages[0]!.offset };
+    let outcome: bigint | 'stale' | 'retry-later' | undefined;
+    try {
+      outcome = await context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
+        withLogFields(fields, () => this.applySlice(topic, partition, messages, position, coveredUpTo)),
+      );
+      return outcome;
+    } catch (error) {
+      failSpan(span, error, 'TDL_PROJ_APPLY_FAILED');
+      throw error;
+    } finally {
+      span.end();
+      for (const record of records) {
+        if (typeof outcome === 'bigint' && this.logger.isLevelEnabled?.('debug')) {
+          context.with(record.context, () =>
+            withLogFields({ ...fields, offset: record.offset, eventId: record.eventId }, () =>
+              this.logger.debug({ correlationId: record.correlationId }, 'record applied'),
+            ),
+          );
+        }
+        record.span?.end();
+      }
+    }
+  }
+
+  /** A record's trace as the projection continues it: a process span (tracing on), else its own context. */
+  private recordTrace(topic: string, partition: number, message: KafkaMessage, apply: Span) {
+    const headers = readHeaders(message.headers);
+    const parent = contextOf(headers);
+    const identity = {
+      offset: message.offset,
+      eventId: headers[HEADER.eventId],
+      correlationId: headers[HEADER.correlationId],
+    };
+    if (!tracingEnabled()) return { ...identity, context: parent, span: undefined };
+    const span = tracer.startSpan(
+      `process ${topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links: [{ context: apply.spanContext() }],
+        attributes: processAttributes(
+          topic,
+          partition,
+          message.offset,
+          this.options.groupId,
+          identity.eventId,
+        ),
+      },
+      parent,
+    );
+    return { ...identity, context: trace.setSpan(parent, span), span };
+  }
+
   private async applyBatch(batch: ProjectionBatch): Promise<bigint | 'stale'> {
+    const started = performance.now();
     const ok = await this.options.store.apply(batch);
+    if (metricsEnabled() && batch.records.length > 0) {
+      projectionApplyDuration.observe(
+        { projection: this.options.groupId },
+        (performance.now() - started) / 1000,
+      );
+      projectionBatchRecords.observe({ projection: this.options.groupId }, batch.records.length);
+    }
     if (!ok) return 'stale';
+    if (metricsEnabled() && batch.records.length > 0)
+      consumedBy.get(this.options.groupId, batch.topic, 'applied').inc(batch.records.length);
     this.positions.set(`${batch.topic}:${batch.partition}`, BigInt(batch.to));
     this.counts.applied += batch.records.length;
     this.counts.batches += 1;
@@ -458,6 +654,21 @@ export class ProjectionConsumer {
     error: unknown,
   ): Promise<void> {
     const failure = describeFailure(error, topic);
+    if (this.options.deadLetters === false) {
+      this.counts.poisonSkipped += 1;
+      this.logger.warn(
+        {
+          groupId: this.options.groupId,
+          topic,
+          partition,
+          offset: message.offset,
+          errorCode: failure.code,
+          fingerprint: failure.fingerprint,
+        },
+        'poison record skipped (no dead letters in this mode)',
+      );
+      return;
+    }
     const forwarded = failureHeaders({
       groupId: this.options.groupId,
       topic,
@@ -469,13 +680,18 @@ export class ProjectionConsumer {
       failure,
       now: Date.now(),
     });
-    await this.publisher.send({
-      topic: this.deadLetterTopic,
-      key: message.key,
-      value: message.value,
-      headers: forwarded,
-    });
+    // In the record's own trace (not the apply span's): the dead letter carries it on.
+    await context.with(contextOf(headers), () =>
+      this.publisher.send({
+        topic: this.deadLetterTopic,
+        key: message.key,
+        value: message.value,
+        headers: forwarded,
+      }),
+    );
     this.counts.deadLettered += 1;
+    if (metricsEnabled()) consumedBy.get(this.options.groupId, topic, 'dead_lettered').inc();
+    countDeadLetter(this.options.groupId, topic, failure.code, failure.fingerprint);
     this.logger.error(
       {
         groupId: this.options.groupId,

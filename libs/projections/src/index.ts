@@ -10,7 +10,30 @@ export {
   migrateRuntime,
   runtimeMigrations,
   setPositions,
+  SWITCH_LOCK_KEY_SQL,
+  VERSIONS_TABLE,
+  ORIGINS_TABLE,
 } from './store';
-export type { ApplyRecords, FeedChange, StoredPosition } from './store';
+export type { ApplyRecords, FeedChange, ProjectionStoreOptions, StoredPosition } from './store';
 export { ChangeFeed } from './feed';
 export type { ChangeFeedOptions, FeedEntry } from './feed';
+export type { ProjectionDefinition, ProjectionTable } from './definition';
+export { ddlFingerprint, ensureProjectionLayout, liveVersion, pointViewsAt, versionSchema } from './layout';
+export type { LiveVersion } from './layout';
+export {
+  RebuildError,
+  SWITCH_CHANNEL,
+  compareVersions,
+  rebuildProjection,
+  storedPositions,
+  tableChecksum,
+} from './rebuild';
+export type {
+  Positions,
+  RebuildOptions,
+  RebuildPhase,
+  RebuildProgress,
+  RebuildResult,
+  TableChecksum,
+  TableComparison,
+} from './rebuild';

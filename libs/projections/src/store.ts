@@ -7,6 +7,8 @@ export const FEED_TABLE = 'tideline_change_feed';
 export const FEED_HEADS_TABLE = 'tideline_change_feed_heads';
 /** The PostgreSQL NOTIFY channel; the payload is the projection's name. */
 export const FEED_CHANNEL = 'tideline_change_feed';
+export const VERSIONS_TABLE = 'tideline_projection_versions';
+export const ORIGINS_TABLE = 'tideline_projection_origins';
 
 /** The runtime's own tables, shared by every projection (rows are per projection). */
 export const runtimeMigrations: readonly Migration[] = [
@@ -36,6 +38,37 @@ export const runtimeMigrations: readonly Migration[] = [
       );
       CREATE INDEX ${FEED_TABLE}_keys ON ${FEED_TABLE} USING gin (keys);
       CREATE INDEX ${FEED_TABLE}_created_at ON ${FEED_TABLE} (created_at);`,
+  },
+  {
+    version: 2,
+    name: 'versioned projection tables',
+    sql: `
+      -- Which version of a projection's tables its view schema points at (see layout.ts).
+      CREATE TABLE ${VERSIONS_TABLE} (
+        projection text PRIMARY KEY,
+        view_schema text NOT NULL,
+        live_version integer NOT NULL,
+        -- md5 of the DDL the live version was created with: code whose tables differ needs a rebuild.
+        ddl_md5 text NOT NULL,
+        switched_at timestamptz NOT NULL DEFAULT now(),
+        -- A rebuild in progress (its version), or null.
+        rebuilding_version integer,
+        rebuild_started_at timestamptz
+      );`,
+  },
+  {
+    version: 3,
+    name: 'projection origins',
+    sql: `
+      -- Where a projection was started other than at the earliest offset (setPositions): a
+      -- rebuild starts there too, so it recomputes what the live version holds.
+      CREATE TABLE ${ORIGINS_TABLE} (
+        projection text NOT NULL,
+        topic text NOT NULL,
+        partition integer NOT NULL,
+        start_offset bigint NOT NULL,
+        PRIMARY KEY (projection, topic, partition)
+      );`,
   },
 ];
 
@@ -87,6 +120,17 @@ export function isTransientPgError(error: unknown): boolean {
   );
 }
 
+export interface ProjectionStoreOptions {
+  /**
+   * Whether applied changes go to the change feed (default). A rebuild's store sets false:
+   * it writes a version's tables on the side, nobody streams them, and it takes no switch lock.
+   */
+  feed?: boolean;
+}
+
+/** SQL for the key of a projection's switch lock (parameter $1: the projection's name). */
+export const SWITCH_LOCK_KEY_SQL = `hashtext('tideline-projection-switch:' || $1::text)`;
+
 /**
  * The projection store on PostgreSQL: a batch's read-model writes, its new position and its
  * change-feed entries commit together or not at all. The position is moved with a
@@ -102,6 +146,7 @@ export class PostgresProjectionStore implements ProjectionStore {
     private readonly pool: Pool,
     readonly projection: string,
     private readonly applyRecords: ApplyRecords,
+    private readonly options: ProjectionStoreOptions = {},
   ) {}
 
   async position(topic: string, partition: number): Promise<string | undefined> {
@@ -135,10 +180,13 @@ export class PostgresProjectionStore implements ProjectionStore {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      // First: it locks the position row, so two writers of one partition take turns.
+      // First: it locks the position row, so two writers of one partition take turns. Before
+      // that it takes the projection's switch lock shared: a rebuild's switch (which takes it
+      // exclusively) waits for batches in flight and holds new ones back while it swaps tables.
       const moved = await client.query(
         `INSERT INTO ${OFFSETS_TABLE} AS o (projection, topic, partition, next_offset)
-         VALUES ($1, $2, $3, $5)
+         SELECT $1::text, $2::text, $3::int, $5::bigint
+         FROM (SELECT ${this.options.feed === false ? '1' : `pg_advisory_xact_lock_shared(${SWITCH_LOCK_KEY_SQL})`}) AS switch_lock
          ON CONFLICT (projection, topic, partition)
          DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
          WHERE o.next_offset = $4`,
@@ -149,7 +197,7 @@ export class PostgresProjectionStore implements ProjectionStore {
         return false;
       }
       const changes = batch.records.length > 0 ? await this.applyRecords(client, batch) : [];
-      if (changes.length > 0) await this.appendToFeed(client, changes);
+      if (changes.length > 0 && this.options.feed !== false) await this.appendToFeed(client, changes);
       await client.query('COMMIT');
       return true;
     } catch (error) {
@@ -188,7 +236,8 @@ export class PostgresProjectionStore implements ProjectionStore {
 /**
  * Sets a projection's stored positions (creating the runtime tables if needed): where it
  * continues when it next starts. For operators and tests that start a new projection at
- * the end of the log instead of replaying it. Stop the projection first.
+ * the end of the log instead of replaying it. Stop the projection first. They are also kept
+ * as the projection's origin: a rebuild starts from there instead of the earliest offset.
  */
 export async function setPositions(
   pool: Pool,
@@ -197,8 +246,16 @@ export async function setPositions(
 ): Promise<void> {
   await migrateRuntime(pool);
   await pool.query(
-    `INSERT INTO ${OFFSETS_TABLE} AS o (projection, topic, partition, next_offset)
-     SELECT $1, p->>'topic', (p->>'partition')::int, (p->>'offset')::bigint FROM jsonb_array_elements($2::jsonb) AS p
+    `WITH p AS (
+       SELECT p->>'topic' AS topic, (p->>'partition')::int AS partition, (p->>'offset')::bigint AS offset_
+       FROM jsonb_array_elements($2::jsonb) AS p
+     ), origins AS (
+       INSERT INTO ${ORIGINS_TABLE} AS o (projection, topic, partition, start_offset)
+       SELECT $1, topic, partition, offset_ FROM p
+       ON CONFLICT (projection, topic, partition) DO UPDATE SET start_offset = EXCLUDED.start_offset
+     )
+     INSERT INTO ${OFFSETS_TABLE} AS o (projection, topic, partition, next_offset)
+     SELECT $1, topic, partition, offset_ FROM p
      ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
     [projection, JSON.stringify(positions)],
   );

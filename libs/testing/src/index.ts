@@ -3,7 +3,9 @@ export type { ProbeResult, TestInfra } from './infra';
 export {
   TestTopics,
   isolatedTopic,
+  findRecord,
   readRecords,
+  readFrom,
   recordsWithKey,
   startGroupAtEnd,
   testKafka,
@@ -11,6 +13,7 @@ export {
 } from './kafka';
 export type { ReadRecord } from './kafka';
 export { uniqueName, uniqueTopicName } from './names';
+export { sampleOrder } from './orders';
 export { eventually } from './poll';
 export { createTestDatabase } from './database';
 export type { TestDatabase } from './database';
@@ -20,3 +23,5 @@ export { startService } from './service';
 export type { ServiceProcess } from './service';
 export { openSseClient } from './sse';
 export type { SseClient, SseEvent } from './sse';
+export { Scrape, scrapeMetrics } from './metrics';
+export type { MetricFamily, Sample } from './metrics';

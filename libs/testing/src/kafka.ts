@@ -165,6 +165,29 @@ export async function readRecords(
  * the end offset it had when called, so a missing record is proven missing, not just not
  * seen yet. For catalog topics that other tests and services share.
  */
+/**
+ * The first record of `topic`, read from the beginning, that `match` accepts (e.g. by key on a
+ * dead-letter topic other tests' records reach too). Unlike `recordsWithKey` it does not wait
+ * for the partition ends, which a transactional producer's commit marker keeps out of reach.
+ */
+export async function findRecord(
+  topic: string,
+  match: (record: ReadRecord) => boolean,
+  { timeoutMs = 30_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
+): Promise<ReadRecord> {
+  let found: ReadRecord | undefined;
+  await readUntil(
+    topic,
+    (record) => {
+      if (match(record)) found = record;
+      return found !== undefined;
+    },
+    () => 'found no matching record',
+    { timeoutMs, kafka },
+  );
+  return found!;
+}
+
 export async function recordsWithKey(
   topic: string,
   key: string,
@@ -242,5 +265,57 @@ export async function startGroupAtEnd(
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Reads `topics` from given positions (e.g. where a projection started) with a throwaway group,
+ * handing every record to `take` until it returns true; fails after `timeoutMs`. For shared
+ * topics, where reading from the earliest offset would replay every earlier run.
+ */
+export async function readFrom(
+  from: readonly { topic: string; partition: number; offset: string }[],
+  take: (record: ReadRecord) => boolean,
+  { timeoutMs = 60_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
+): Promise<void> {
+  const groupId = uniqueName('read-from');
+  const topics = [...new Set(from.map((p) => p.topic))];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const topic of topics)
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: from
+          .filter((p) => p.topic === topic)
+          .map(({ partition, offset }) => ({ partition, offset })),
+      });
+  } finally {
+    await admin.disconnect();
+  }
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics });
+    await new Promise<void>((resolve, reject) => {
+      let done = false;
+      const timer = setTimeout(
+        () => reject(new Error(`read from ${topics.join(', ')} for ${timeoutMs} ms without the end`)),
+        timeoutMs,
+      );
+      void consumer.run({
+        eachMessage: ({ topic, partition, message }) => {
+          if (!done && take(toReadRecord(topic, partition, message))) {
+            done = true;
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
   }
 }
