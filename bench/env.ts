@@ -71,6 +71,11 @@ export class BenchEnv {
     return groupId;
   }
 
+  /** Deletes these topics at cleanup too, though something else created them. */
+  track(...names: string[]): void {
+    for (const name of names) this.topics.add(name);
+  }
+
   async createTopic(name: string, partitions: number): Promise<void> {
     const admin = await this.connectedAdmin();
     this.topics.add(name);

@@ -29,6 +29,36 @@ export function integerValue(flag: string, text: string, min: number, max: numbe
   return value;
 }
 
+/** A decimal number flag (`1.5`) in [min, max]. */
+export function decimalValue(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value < min || value > max)
+    throw new UsageError(`${flag} must be a number from ${min} to ${max}, not "${text}"`);
+  return value;
+}
+
+/**
+ * A benchmark's command line: its options, or the exit code after printing the usage (0 for
+ * `--help`) or one line naming the bad flag on stderr (2).
+ */
+export function commandLine<Options>(
+  name: string,
+  parse: (argv: readonly string[]) => Options | 'help',
+  usage: string,
+  argv: readonly string[] = process.argv.slice(2),
+): Options | number {
+  try {
+    const parsed = parse(argv);
+    if (parsed !== 'help') return parsed;
+    process.stdout.write(usage);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${name}: ${error.message}\n`);
+    return 2;
+  }
+}
+
 /** Parses argv (without node and script) over `defaults`; throws a UsageError naming the first bad flag. */
 export function parseFlags<Options extends object>(
   argv: readonly string[],

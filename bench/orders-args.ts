@@ -1,4 +1,4 @@
-import { parseFlags, UsageError, type IntegerFlags } from './flags';
+import { decimalValue, parseFlags, UsageError, type IntegerFlags } from './flags';
 
 export { UsageError } from './flags';
 
@@ -108,14 +108,9 @@ export function parseArgs(argv: readonly string[]): OrdersBenchOptions | 'help' 
           options.only = only;
           return true;
         }
-        case '--max-load': {
-          const text = value.take();
-          const load = Number(text);
-          if (!/^\d+(\.\d+)?$/.test(text) || load > 100)
-            throw new UsageError(`--max-load must be a number from 0 to 100, not "${text}"`);
-          options.maxLoad = load;
+        case '--max-load':
+          options.maxLoad = decimalValue(flag, value.take(), 0, 100);
           return true;
-        }
         case '--json':
           value.none();
           options.json = true;

@@ -5,17 +5,17 @@
 //   npm run bench:orders -- --help
 // On demand only (never part of npm test); talks to 127.0.0.1 only; every loop is bounded;
 // every child process is stopped at the end, also on Ctrl-C or a failure.
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { orderPlacedTopic } from '@tideline/contracts';
 import { freePort, probeInfra, testInfra, topicEnds } from '@tideline/testing';
 import { Pool as PgPool } from 'pg';
 import { Pool as HttpPool } from 'undici';
+import { commitLabel, kafkaVersion, waitForQuiet } from './conditions';
 import { BenchEnv } from './env';
 import { CpuMeter } from './orders-cpu';
-import { UsageError, parseArgs, usage, type OrdersBenchOptions } from './orders-args';
+import { commandLine } from './flags';
+import { parseArgs, usage } from './orders-args';
 import {
   runIngest,
   stopLoad,
@@ -45,94 +45,15 @@ import {
 } from './orders-stack';
 import type { IngestServerMode } from './servers/ingest-server';
 
-const root = path.resolve(__dirname, '..');
 const serverEntry = path.join(__dirname, 'servers', 'ingest-server.ts');
 
 function progress(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function load1(): number {
-  try {
-    return Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  } catch {
-    return os.loadavg()[0] ?? 0;
-  }
-}
-
-/** The busiest processes right now (what the benchmark waits for). */
-function busiest(): string {
-  const ps = spawnSync('ps', ['-eo', 'pcpu,comm', '--sort=-pcpu', '--no-headers'], { encoding: 'utf8' });
-  if (ps.status !== 0) return '';
-  return ps.stdout
-    .split('\n')
-    .slice(0, 4)
-    .map((line) => line.trim().replace(/\s+/, '% '))
-    .filter((line) => line !== '')
-    .join(', ');
-}
-
-/** Waits until the 1-minute load average is below `maxLoad`, at most `waitS` seconds. */
-async function waitForQuiet(options: OrdersBenchOptions, aborted: () => boolean) {
-  const start = Date.now();
-  if (options.maxLoad <= 0) return { waitedS: 0, load: load1(), gaveUp: false };
-  let lastPrint = 0;
-  for (;;) {
-    const load = load1();
-    const waitedS = (Date.now() - start) / 1000;
-    if (load < options.maxLoad) {
-      if (waitedS > 0.1)
-        progress(
-          `1-minute load ${load.toFixed(2)} < ${options.maxLoad} after ${waitedS.toFixed(0)} s: starting`,
-        );
-      return { waitedS, load, gaveUp: false };
-    }
-    if (waitedS >= options.loadWaitS || aborted()) {
-      progress(
-        `1-minute load still ${load.toFixed(2)} after ${waitedS.toFixed(0)} s: starting anyway (noted in the results)`,
-      );
-      return { waitedS, load, gaveUp: true };
-    }
-    if (Date.now() - lastPrint >= 15_000) {
-      lastPrint = Date.now();
-      progress(
-        `waiting for the 1-minute load average to drop below ${options.maxLoad}: now ${load.toFixed(2)} (${waitedS.toFixed(0)}/${options.loadWaitS} s; busiest: ${busiest()})`,
-      );
-    }
-    await sleep(5_000);
-  }
-}
-
-function kafkaVersion(): string {
-  try {
-    const pom = fs.readFileSync(path.join(root, 'tools', 'local-stack', 'pom.xml'), 'utf8');
-    return pom.match(/<kafka\.version>([^<]+)<\/kafka\.version>/)?.[1] ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-function git(args: string[]): string {
-  const result = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : '';
-}
-
 async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`bench:orders: ${error.message}\n`);
-    return 2;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const options = parsed;
+  const options = commandLine('bench:orders', parseArgs, usage);
+  if (typeof options === 'number') return options;
 
   let stopping = false;
   const aborted = () => stopping;
@@ -163,7 +84,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const quiet = await waitForQuiet(options, aborted);
+  const quiet = await waitForQuiet(options, aborted, progress);
   if (stopping) return 130;
   const started = new Date();
   const loadAtStart = os.loadavg();
@@ -346,10 +267,6 @@ async function main(): Promise<number> {
   const loadAtEnd = os.loadavg();
   const cpuOverall = CpuMeter.between(cpuAtStart, cpu.snapshot());
   const placedWritten = (await placedEnd()) - placedBefore;
-  const commit = git(['rev-parse', '--short', 'HEAD']);
-  const dirty = git(['status', '--porcelain', '--untracked-files=no'])
-    .split('\n')
-    .filter((l) => l !== '').length;
   const evaluated: TargetResult[] = evaluateTargets(latency, ingestRows);
   const conditions = {
     startedAt: started.toISOString(),
@@ -360,7 +277,7 @@ async function main(): Promise<number> {
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: os.release(),
-    commit: dirty > 0 ? `${commit} (+ uncommitted changes in ${dirty} tracked files)` : commit,
+    commit: commitLabel(),
     loadWait: quiet,
     cpuOverall,
     loadAverageAtStart: loadAtStart,

@@ -1,6 +1,6 @@
 // npm start: the whole of Tideline on this machine. Brings the local stack up when nothing
 // answers, provisions topics and schemas, creates the database, then runs order-api, two
-// order-processor instances and order-projection as child processes until Ctrl-C.
+// order-processor instances, order-projection and sales-projection as child processes until Ctrl-C.
 // `npm start -- --demo` also sends demo traffic (tools/demo/traffic.mjs).
 // Knobs (environment): docs/how-to/run-locally.md.
 import { spawn } from 'node:child_process';
@@ -21,7 +21,7 @@ const traffic = path.join(root, 'tools', 'demo', 'traffic.mjs');
 const orphanGuard = pathToFileURL(path.join(root, 'tools', 'scripts', 'orphan-guard.mjs')).href;
 
 const USAGE =
-  'usage: npm start [-- --demo [--rate N]] [--json-logs]  (ports and groups: API_PORT, PROCESSOR_PORTS, PROJECTION_PORT, ORDER_PROCESSOR_GROUP_ID, ORDER_PROJECTION_GROUP_ID)';
+  'usage: npm start [-- --demo [--rate N]] [--json-logs]  (ports and groups: API_PORT, PROCESSOR_PORTS, PROJECTION_PORT, SALES_PROJECTION_PORT, ORDER_PROCESSOR_GROUP_ID, ORDER_PROJECTION_GROUP_ID, SALES_PROJECTION_GROUP_ID)';
 
 /** A problem worth one line on stderr and an exit code, not a stack trace. */
 class StartError extends Error {
@@ -74,6 +74,7 @@ function portVar(env, name, fallback) {
 function settingsFrom(env) {
   const apiPort = portVar(env, 'API_PORT', 3000);
   const projectionPort = portVar(env, 'PROJECTION_PORT', 3002);
+  const salesPort = portVar(env, 'SALES_PROJECTION_PORT', 3003);
   const rawProcessors = env.PROCESSOR_PORTS?.trim() ? env.PROCESSOR_PORTS : '3001,3011';
   const processorPorts = rawProcessors.split(',').map((part, i) => {
     const port = Number(part.trim());
@@ -89,11 +90,11 @@ function settingsFrom(env) {
       `PROCESSOR_PORTS lists ${processorPorts.length} ports; the order topics have 6 partitions, so at most 6 instances do work`,
       2,
     );
-  const all = [apiPort, projectionPort, ...processorPorts];
+  const all = [apiPort, projectionPort, salesPort, ...processorPorts];
   const twice = all.find((port, i) => all.indexOf(port) !== i);
   if (twice !== undefined)
     throw new StartError(
-      `port ${twice} is given twice (API_PORT, PROJECTION_PORT, PROCESSOR_PORTS must differ)`,
+      `port ${twice} is given twice (API_PORT, PROJECTION_PORT, SALES_PROJECTION_PORT, PROCESSOR_PORTS must differ)`,
       2,
     );
   const readyTimeoutMs = Number(env.START_READY_TIMEOUT_MS ?? 120_000);
@@ -108,9 +109,11 @@ function settingsFrom(env) {
   return {
     apiPort,
     projectionPort,
+    salesPort,
     processorPorts,
     processorGroup: env.ORDER_PROCESSOR_GROUP_ID || 'order-processor',
     projectionGroup: env.ORDER_PROJECTION_GROUP_ID || 'order-projection',
+    salesGroup: env.SALES_PROJECTION_GROUP_ID || 'sales-projection',
     readyTimeoutMs,
     stopTimeoutMs,
   };
@@ -133,6 +136,7 @@ async function checkPortsFree(settings) {
   const wanted = [
     [settings.apiPort, 'API_PORT'],
     [settings.projectionPort, 'PROJECTION_PORT'],
+    [settings.salesPort, 'SALES_PROJECTION_PORT'],
     ...settings.processorPorts.map((port) => [port, 'PROCESSOR_PORTS']),
   ];
   for (const [port, variable] of wanted) {
@@ -407,6 +411,18 @@ async function main() {
         GROUP_ID: settings.projectionGroup,
       },
     },
+    {
+      // Joins late the first time: backfills the order topics, ready once caught up.
+      name: 'sales',
+      args: source('sales-projection'),
+      port: settings.salesPort,
+      env: {
+        ...common,
+        PORT: String(settings.salesPort),
+        DATABASE_URL: databaseUrl,
+        GROUP_ID: settings.salesGroup,
+      },
+    },
   ];
 
   phase = 'running';
@@ -492,6 +508,7 @@ async function waitUntilReady(settings, started) {
 function printBanner(settings, { authOn, databaseUrl, demo }, tookMs) {
   const api = `http://127.0.0.1:${settings.apiPort}`;
   const projection = `http://127.0.0.1:${settings.projectionPort}`;
+  const sales = `http://127.0.0.1:${settings.salesPort}`;
   const auth = authOn ? ` -H "authorization: Bearer $API_KEY"` : '';
   const json = `-H 'content-type: application/json'${auth}`;
   process.stdout.write(`
@@ -501,8 +518,9 @@ start: all ${children.length} services are ready (${seconds(tookMs)})
   Dashboard        ${projection}/
   Query API        ${projection}            OpenAPI: ${projection}/docs
   Live changes     ${projection}/stream (SSE)   ws://127.0.0.1:${settings.projectionPort}/ws
+  Sales API        ${sales}            OpenAPI: ${sales}/docs
   Processors       ${settings.processorPorts.map((port) => `http://127.0.0.1:${port}/readyz`).join('  ')}
-  Groups           ${settings.processorGroup}, ${settings.projectionGroup}
+  Groups           ${settings.processorGroup}, ${settings.projectionGroup}, ${settings.salesGroup}
   Infrastructure   ${process.env.KAFKA_BROKERS ?? defaults.KAFKA_BROKERS}  ${process.env.SCHEMA_REGISTRY_URL ?? defaults.SCHEMA_REGISTRY_URL}  ${databaseUrl}
 
 Try it:
@@ -513,6 +531,7 @@ Try it:
   curl -N ${projection}/orders/<orderId>/stream      # the orderId from the answer above
   curl '${projection}/orders/<orderId>?waitFor=<eventId>&timeout=5000'
   curl ${projection}/stats
+  curl ${sales}/products/BEANS-1KG/sales      # units and revenue per hour, last 24 hours
   ${demo ? 'Demo traffic starts now: its progress shows on the [demo] lines.' : 'npm run demo:traffic       # orders at a steady rate (in another terminal)'}
 
 Ctrl-C stops the services; Kafka, the registry and PostgreSQL keep running (npm run stack:down).

@@ -69,7 +69,7 @@ describe('groupTopics', () => {
 describe('catalogGroupTopics over the real catalog', () => {
   const topics = catalogGroupTopics(allTopics);
 
-  it('yields retry and dead-letter topics for order-processor and order-projection with the widest partition count', () => {
+  it('yields retry and dead-letter topics for every consumer group with the widest partition count', () => {
     expect(topics.map((t) => [t.name, t.partitions])).toEqual([
       ['order-processor.retry.1', 6],
       ['order-processor.retry.2', 6],
@@ -79,6 +79,10 @@ describe('catalogGroupTopics over the real catalog', () => {
       ['order-projection.retry.2', 6],
       ['order-projection.retry.3', 6],
       ['order-projection.dlt', 6],
+      ['sales-projection.retry.1', 6],
+      ['sales-projection.retry.2', 6],
+      ['sales-projection.retry.3', 6],
+      ['sales-projection.dlt', 6],
     ]);
   });
 
@@ -102,6 +106,8 @@ describe('catalogGroupTopics over the real catalog', () => {
       'order-processor.dlt',
       'order-projection.retry.1',
       'order-projection.dlt',
+      'sales-projection.retry.1',
+      'sales-projection.dlt',
     ]);
   });
 

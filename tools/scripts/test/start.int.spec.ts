@@ -1,6 +1,6 @@
 // `npm start` (tools/scripts/start.mjs) as a real process tree against the real stack: it
-// starts every service, an order placed through order-api is confirmed in order-projection,
-// and Ctrl-C (SIGINT) stops every service it started. Each run has its own ports, consumer
+// starts every service, an order placed through order-api is confirmed in order-projection
+// and counted in sales-projection, and Ctrl-C (SIGINT) stops every service it started. Each run has its own ports, consumer
 // groups, signing key and database, so it meets neither other tests nor a developer's `npm start`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,7 +30,7 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const startScript = path.join(repoRoot, 'tools', 'scripts', 'start.mjs');
 const trafficScript = path.join(repoRoot, 'tools', 'demo', 'traffic.mjs');
 const infra = testInfra();
-const SERVICES = ['api', 'processor-1', 'processor-2', 'projection'];
+const SERVICES = ['api', 'processor-1', 'processor-2', 'projection', 'sales'];
 
 /** Variables of the caller's shell that would change what start.mjs does. */
 const INHERITED_OUT = [
@@ -40,6 +40,7 @@ const INHERITED_OUT = [
   'PORT',
   'MAX_ORDER_TOTAL_CENTS',
   'PROJECTION_URL',
+  'READY_AFTER_BACKFILL',
   'SIGNING_KEY',
   'SIGNING_KEY_ID',
   'SIGNING_VERIFY_KEYS',
@@ -50,6 +51,7 @@ interface StartRun {
   child: ChildProcess;
   apiUrl: string;
   projectionUrl: string;
+  salesUrl: string;
   groups: string[];
   database: string;
   /** start.mjs's own lines (`start: …`) and the last 64 KB of everything. */
@@ -77,7 +79,7 @@ const ORDER_TOPICS = [orderPlacedTopic, orderConfirmedTopic, orderRejectedTopic,
 );
 
 /**
- * Creates the run's database and sets both consumer groups to the end of the shared order
+ * Creates the run's database and sets the consumer groups to the end of the shared order
  * topics, so the services start with what comes next instead of replaying (and
  * dead-lettering) what other tests left there.
  */
@@ -93,6 +95,7 @@ async function startAtEnd(database: string, groups: string[]): Promise<void> {
   const pool = new Pool({ connectionString: databaseUrl(database), max: 1 });
   try {
     await setPositions(pool, groups[1]!, await topicEnds(ORDER_TOPICS));
+    await setPositions(pool, groups[2]!, await topicEnds(ORDER_TOPICS.slice(1)));
   } finally {
     await pool.end();
   }
@@ -104,9 +107,9 @@ async function startRun(
   { atEnd = false }: { atEnd?: boolean } = {},
 ): Promise<StartRun> {
   const name = uniqueName('start');
-  const [api, projection, processor1, processor2] = await distinctFreePorts(4);
+  const [api, projection, processor1, processor2, sales] = await distinctFreePorts(5);
   const database = `tdl_${name.replace(/[^a-z0-9]/g, '_')}`;
-  const groups = [`order-processor-${name}`, `order-projection-${name}`];
+  const groups = [`order-processor-${name}`, `order-projection-${name}`, `sales-projection-${name}`];
   if (atEnd) await startAtEnd(database, groups);
   const inherited: NodeJS.ProcessEnv = { ...process.env };
   for (const variable of INHERITED_OUT) delete inherited[variable];
@@ -117,9 +120,11 @@ async function startRun(
     DATABASE_URL: databaseUrl(database),
     API_PORT: String(api),
     PROJECTION_PORT: String(projection),
+    SALES_PROJECTION_PORT: String(sales),
     PROCESSOR_PORTS: `${processor1},${processor2}`,
     ORDER_PROCESSOR_GROUP_ID: groups[0],
     ORDER_PROJECTION_GROUP_ID: groups[1],
+    SALES_PROJECTION_GROUP_ID: groups[2],
     // A key of its own: its services neither decide nor project anyone else's orders.
     SIGNING_KEY_ID: 'start-test',
     SIGNING_KEY: randomBytes(32).toString('base64'),
@@ -152,6 +157,7 @@ async function startRun(
     child,
     apiUrl: `http://127.0.0.1:${api}`,
     projectionUrl: `http://127.0.0.1:${projection}`,
+    salesUrl: `http://127.0.0.1:${sales}`,
     groups,
     database,
     output: () => `${own}\n--- last output ---\n${tail}`,
@@ -244,7 +250,7 @@ afterAll(async () => {
 
 it('runs every service; an order placed at the API is confirmed in the projection; Ctrl-C stops them all', async () => {
   const run = await startRun({}, { atEnd: true });
-  await waitForLine(run, /^start: all 4 services are ready/m, 150_000);
+  await waitForLine(run, /^start: all 5 services are ready/m, 150_000);
   const pids = servicePids(run);
   expect([...pids.keys()]).toEqual(SERVICES);
   for (const pid of pids.values()) expect(running(pid)).toBe(true);
@@ -287,6 +293,16 @@ it('runs every service; an order placed at the API is confirmed in the projectio
     totalCents: 3780,
     lines: [expect.objectContaining({ sku, quantity: 2 })],
   });
+  // sales-projection counts it in the hour of its confirmation (within the default last 24 hours).
+  const sales = await eventually(
+    'the sale to be counted',
+    async () => {
+      const body = await json(await fetch(`${run.salesUrl}/products/${sku}/sales`));
+      return (body['total'] as { units: number }).units > 0 ? body : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  expect(sales['total']).toEqual({ units: 2, orders: 1, revenueCents: { EUR: 3780 } });
 
   // The demo traffic script works against the running services.
   const traffic = await runCli(
@@ -321,8 +337,10 @@ it('stops the other services and exits 1 when one of them exits, naming it and i
 }, 120_000);
 
 it('leaves no service behind when start.mjs itself is killed (kill -9)', async () => {
-  const run = await startRun();
-  await waitForLine(run, /^start: all 4 services are ready/m, 150_000);
+  // From the earliest offsets: sales-projection would be ready only after backfilling (and
+  // dead-lettering) every record other runs left in the shared topics; ready at once here.
+  const run = await startRun({ READY_AFTER_BACKFILL: 'false' });
+  await waitForLine(run, /^start: all 5 services are ready/m, 150_000);
   expect(run.output()).toMatch(/^start: created database tdl_/m);
   const pids = servicePids(run);
   run.child.kill('SIGKILL');

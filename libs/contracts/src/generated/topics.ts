@@ -26,7 +26,7 @@ export const orderCancelledTopic: TopicDescriptor<OrderCancelled> = defineTopic<
   cleanup: 'delete',
   retentionMs: 2592000000,
   owner: 'order-api',
-  consumers: ['order-processor', 'order-projection'],
+  consumers: ['order-processor', 'order-projection', 'sales-projection'],
 });
 
 /** orders.order-confirmed.v1: Every product of the order exists, is active and was priced: the order is confirmed. */
@@ -38,7 +38,7 @@ export const orderConfirmedTopic: TopicDescriptor<OrderConfirmed> = defineTopic<
   cleanup: 'delete',
   retentionMs: 2592000000,
   owner: 'order-processor',
-  consumers: ['order-projection'],
+  consumers: ['order-projection', 'sales-projection'],
 });
 
 /** orders.order-rejected.v1: The order cannot be fulfilled as placed; the reasons say why. A business outcome, not an error. */
@@ -50,7 +50,7 @@ export const orderRejectedTopic: TopicDescriptor<OrderRejected> = defineTopic<Or
   cleanup: 'delete',
   retentionMs: 2592000000,
   owner: 'order-processor',
-  consumers: ['order-projection'],
+  consumers: ['order-projection', 'sales-projection'],
 });
 
 /** catalog.product-updated.v1: The current state of one product. The topic is compacted: the latest record per SKU is the product. */
