@@ -80,7 +80,12 @@ it('scans dead letters, redrives them once in a transaction with a marker each, 
       ratePerSecond: 1000,
     });
     expect(first).toEqual({ redriven: 2, byTopic: { [topic.name]: 2 } });
-    const after = await scanDeadLetters(fixture.kafka, { groupId });
+    // The markers become readable once the transaction's commit marker is written (right
+    // after commit() returns; a later redriver's open waits for it).
+    const after = await eventually('the markers of the first redrive to be readable', async () => {
+      const scanned = await scanDeadLetters(fixture.kafka, { groupId });
+      return scanned.pending.length === 4 ? scanned : undefined;
+    });
     expect(after.pending).toHaveLength(4);
     expect(after.redriven).toBe(2);
     const progress: number[] = [];
