@@ -17,23 +17,6 @@ import type { Pool } from 'pg';
 import { Backfill, type BackfillProgress } from './backfill';
 import type { SalesProjectionConfig } from './config';
 
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  /** The next offset the projection will read (stored in PostgreSQL, or past a transaction marker). */
-  position: string;
-  /** The partition's end (high watermark). */
-  end: string;
-  lag: number;
-}
-
-export interface Lag {
-  total: number;
-  partitions: PartitionLag[];
-  /** When the numbers were read, epoch ms. */
-  at: number;
-}
-
 const slotOf = (topic: string, partition: number) => `${topic}:${partition}`;
 const PROGRESS_LOG_MS = 10_000;
 const PROGRESS_POLL_MS = 1_000;
@@ -51,8 +34,6 @@ export class SalesProjection {
   readonly queries: SalesQueries;
   private backfill: Backfill | undefined;
   private version: LiveVersion | undefined;
-  private lagCache: Promise<Lag> | undefined;
-  private lagReadAt = 0;
   private progressTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -86,6 +67,8 @@ export class SalesProjection {
       maxBatchRecords: config.MAX_BATCH_RECORDS,
       partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+      // Lag (metrics, /stats) counted from the stored positions, as order-projection's.
+      ownPositions: () => this.store.positions(),
       logger,
     });
     this.queries = new SalesQueries(pool, definition.schema);
@@ -158,37 +141,12 @@ export class SalesProjection {
     return this.version;
   }
 
-  /** Per-partition lag from the stored positions and Kafka's ends; read at most once a second. */
-  lag(): Promise<Lag> {
-    if (this.lagCache === undefined || Date.now() - this.lagReadAt > 1_000) {
-      this.lagReadAt = Date.now();
-      this.lagCache = this.readLag();
-      this.lagCache.catch(() => {
-        this.lagCache = undefined;
-      });
-    }
-    return this.lagCache;
-  }
-
-  private async readLag(): Promise<Lag> {
-    const progress = await this.consumer.progress();
-    const positions = await this.positions(progress);
-    const partitions = progress.map(({ topic, partition, end }) => {
-      const position = positions.get(slotOf(topic, partition)) ?? 0n;
-      const lag = BigInt(end) > position ? Number(BigInt(end) - position) : 0;
-      return { topic, partition, position: String(position), end, lag };
-    });
-    return { total: partitions.reduce((sum, p) => sum + p.lag, 0), partitions, at: Date.now() };
-  }
-
   /**
    * Where each partition is: the stored position, or Kafka's committed offset when that is
    * further (it also steps over transaction markers at the end of a partition).
    */
-  private async positions(
-    kafka?: Awaited<ReturnType<ProjectionConsumer['progress']>>,
-  ): Promise<Map<string, bigint>> {
-    const [stored, progress] = await Promise.all([this.store.positions(), kafka ?? this.consumer.progress()]);
+  private async positions(): Promise<Map<string, bigint>> {
+    const [stored, progress] = await Promise.all([this.store.positions(), this.consumer.progress()]);
     const positions = new Map(stored.map((p) => [slotOf(p.topic, p.partition), BigInt(p.nextOffset)]));
     for (const { topic, partition, committed } of progress) {
       if (committed === null) continue;

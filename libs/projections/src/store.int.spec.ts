@@ -4,7 +4,7 @@ import { eventually, testInfra, uniqueName } from '@tideline/testing';
 import { Pool } from 'pg';
 import { ChangeFeed, type FeedEntry } from './feed';
 import { migrate, MigrationError } from './migrations';
-import { migrateRuntime, PostgresProjectionStore } from './store';
+import { migrateRuntime, PostgresProjectionStore, SWITCH_LOCK_KEY_SQL } from './store';
 
 const pool = new Pool({ connectionString: testInfra().databaseUrl, max: 8 });
 const table = uniqueName('applied').replace(/[^a-z0-9_]/gi, '_');
@@ -65,6 +65,35 @@ afterAll(async () => {
 });
 
 describe('PostgresProjectionStore', () => {
+  it("holds a batch back while the projection's switch lock is held (a rebuild swapping tables)", async () => {
+    const projection = uniqueName('proj');
+    const store = storeFor(projection);
+    const rebuild = await pool.connect();
+    let done = false;
+    try {
+      await rebuild.query('BEGIN');
+      await rebuild.query(`SELECT pg_advisory_xact_lock(${SWITCH_LOCK_KEY_SQL})`, [projection]);
+      const applying = store.apply(batch(0, 2)).then((ok) => {
+        done = true;
+        return ok;
+      });
+      await eventually('the batch to wait for the switch lock', async () => {
+        const { rows } = await pool.query(
+          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()`,
+        );
+        return rows.length > 0 ? true : undefined;
+      });
+      expect(done).toBe(false);
+      expect(await applied(projection)).toEqual([]);
+      await rebuild.query('COMMIT');
+      expect(await applying).toBe(true);
+      expect(await applied(projection)).toEqual([0, 1]);
+    } finally {
+      await rebuild.query('ROLLBACK').catch(() => undefined);
+      rebuild.release();
+    }
+  });
+
   it('stores the position with the effects and refuses a batch whose start is not the stored position', async () => {
     const projection = uniqueName('proj');
     const store = storeFor(projection);

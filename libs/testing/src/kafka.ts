@@ -102,32 +102,50 @@ function toReadRecord(topic: string, partition: number, message: KafkaMessage): 
   };
 }
 
+type Positions = readonly { topic: string; partition: number; offset: string }[];
+
 /**
- * Reads `topic` from the earliest offset with a throwaway group, handing each record to
- * `take` until it returns true; fails after `timeoutMs` with `progress()` in the message.
+ * Reads `topics` with a throwaway group, from the earliest offset or from `from` (its offsets
+ * are committed for the group first), handing each record to `take` until it returns true;
+ * fails after `timeoutMs` with `progress()` in the message.
  */
 async function readUntil(
-  topic: string,
+  topics: readonly string[],
   take: (record: ReadRecord) => boolean,
   progress: () => string,
-  { timeoutMs, kafka }: { timeoutMs: number; kafka: Kafka },
+  { timeoutMs, kafka, from }: { timeoutMs: number; kafka: Kafka; from?: Positions },
 ): Promise<void> {
-  const consumer = kafka.consumer({
-    groupId: uniqueName('read'),
-    maxWaitTimeInMs: 500,
-    allowAutoTopicCreation: false,
-  });
+  const groupId = uniqueName('read');
+  if (from !== undefined) {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics)
+        await admin.setOffsets({
+          groupId,
+          topic,
+          partitions: from
+            .filter((p) => p.topic === topic)
+            .map(({ partition, offset }) => ({ partition, offset })),
+        });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
   try {
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe({ topics: [...topics], fromBeginning: from === undefined });
     await new Promise<void>((resolve, reject) => {
+      let done = false;
       const timer = setTimeout(
-        () => reject(new Error(`${progress()} from ${topic} in ${timeoutMs} ms`)),
+        () => reject(new Error(`${progress()} from ${topics.join(', ')} in ${timeoutMs} ms`)),
         timeoutMs,
       );
       void consumer.run({
-        eachMessage: ({ partition, message }) => {
-          if (take(toReadRecord(topic, partition, message))) {
+        eachMessage: ({ topic, partition, message }) => {
+          if (!done && take(toReadRecord(topic, partition, message))) {
+            done = true;
             clearTimeout(timer);
             resolve();
           }
@@ -152,7 +170,7 @@ export async function readRecords(
   const records: ReadRecord[] = [];
   if (count === 0) return records;
   await readUntil(
-    topic,
+    [topic],
     (record) => records.push(record) >= count,
     () => `read ${records.length} of ${count} records`,
     { timeoutMs, kafka },
@@ -160,11 +178,6 @@ export async function readRecords(
   return records;
 }
 
-/**
- * Every record with `key` that a shared topic holds right now: reads each partition up to
- * the end offset it had when called, so a missing record is proven missing, not just not
- * seen yet. For catalog topics that other tests and services share.
- */
 /**
  * The first record of `topic`, read from the beginning, that `match` accepts (e.g. by key on a
  * dead-letter topic other tests' records reach too). Unlike `recordsWithKey` it does not wait
@@ -177,7 +190,7 @@ export async function findRecord(
 ): Promise<ReadRecord> {
   let found: ReadRecord | undefined;
   await readUntil(
-    topic,
+    [topic],
     (record) => {
       if (match(record)) found = record;
       return found !== undefined;
@@ -188,6 +201,11 @@ export async function findRecord(
   return found!;
 }
 
+/**
+ * Every record with `key` that a shared topic holds right now: reads each partition up to
+ * the end offset it had when called, so a missing record is proven missing, not just not
+ * seen yet. For catalog topics that other tests and services share.
+ */
 export async function recordsWithKey(
   topic: string,
   key: string,
@@ -208,7 +226,7 @@ export async function recordsWithKey(
   if (ends.size === 0) return found;
   const pending = new Set(ends.keys());
   await readUntil(
-    topic,
+    [topic],
     (record) => {
       if (record.key?.toString() === key) found.push(record);
       const end = ends.get(record.partition);
@@ -274,48 +292,10 @@ export async function startGroupAtEnd(
  * topics, where reading from the earliest offset would replay every earlier run.
  */
 export async function readFrom(
-  from: readonly { topic: string; partition: number; offset: string }[],
+  from: Positions,
   take: (record: ReadRecord) => boolean,
   { timeoutMs = 60_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
 ): Promise<void> {
-  const groupId = uniqueName('read-from');
   const topics = [...new Set(from.map((p) => p.topic))];
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (const topic of topics)
-      await admin.setOffsets({
-        groupId,
-        topic,
-        partitions: from
-          .filter((p) => p.topic === topic)
-          .map(({ partition, offset }) => ({ partition, offset })),
-      });
-  } finally {
-    await admin.disconnect();
-  }
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics });
-    await new Promise<void>((resolve, reject) => {
-      let done = false;
-      const timer = setTimeout(
-        () => reject(new Error(`read from ${topics.join(', ')} for ${timeoutMs} ms without the end`)),
-        timeoutMs,
-      );
-      void consumer.run({
-        eachMessage: ({ topic, partition, message }) => {
-          if (!done && take(toReadRecord(topic, partition, message))) {
-            done = true;
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readUntil(topics, take, () => 'did not find everything', { timeoutMs, kafka, from });
 }
