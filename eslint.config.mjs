@@ -160,8 +160,8 @@ export default tseslint.config(
     },
   },
   {
-    // Test support code (fixtures, child processes for crash tests, e2e helpers) may use the test harness too.
-    files: ['**/src/test-support/**/*.ts', '**/e2e/**/*.ts'],
+    // Test support code (fixtures, child processes for crash tests, e2e and fault helpers) may use the test harness too.
+    files: ['**/src/test-support/**/*.ts', '**/e2e/**/*.ts', '**/faults/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(true),
     },

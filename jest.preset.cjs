@@ -23,16 +23,29 @@ const base = (projectDir, kind) => ({
 exports.unit = (projectDir) => ({
   ...base(projectDir, 'unit'),
   testMatch: ['<rootDir>/**/*.spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.int\\.spec\\.ts$', '/e2e/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.int\\.spec\\.ts$', '/e2e/', '/faults/'],
 });
 
 /** Integration tests: `*.int.spec.ts` against the real stack, found or started by libs/testing. */
 exports.integration = (projectDir) => ({
   ...base(projectDir, 'int'),
   testMatch: ['<rootDir>/**/*.int.spec.ts', '<rootDir>/e2e/**/*.spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/faults/'],
   globalSetup: path.join(__dirname, 'libs/testing/src/global-setup.ts'),
   globalTeardown: path.join(__dirname, 'libs/testing/src/global-teardown.ts'),
   testTimeout: 60_000,
   slowTestThreshold: 20,
+});
+
+/**
+ * Fault scenarios: `faults/**\/*.spec.ts`, real processes under injected faults (brokers,
+ * PostgreSQL, the registry or a connection killed, cut or slowed). `npm run test:faults`.
+ */
+exports.faults = (projectDir) => ({
+  ...exports.integration(projectDir),
+  ...base(projectDir, 'faults'),
+  testMatch: ['<rootDir>/faults/**/*.spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testTimeout: 300_000,
+  slowTestThreshold: 60,
 });

@@ -1,6 +1,8 @@
 // npm test: lint, typecheck, unit tests and build of every project, then every
 // integration test against real Kafka, registry and PostgreSQL. Brings the local stack
 // up when nothing answers, and stops it again afterwards (TIDELINE_KEEP_STACK=1 keeps it).
+// npm run test:faults (--faults): only the fault scenarios (every project's `faults/`), which
+// start the clusters, PostgreSQL and proxies they break themselves besides the local stack.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +33,11 @@ function summarize() {
   return { passed, failed, skipped, files };
 }
 
+const faultsOnly = process.argv.includes('--faults');
+
 async function main() {
   fs.rmSync(resultsDir, { recursive: true, force: true });
+  if (faultsOnly) return integration('fault scenarios (real processes under injected faults)', 'test-faults');
 
   step('formatting (prettier --check)');
   let code = await npx(['prettier', '--check', '--log-level', 'warn', '.'], { cwd: root });
@@ -57,7 +62,14 @@ async function main() {
     },
   );
   if (code !== 0) return finish(code, false);
+  return integration(
+    'integration tests (real Kafka, registry, PostgreSQL; one project at a time)',
+    'test-int',
+  );
+}
 
+async function integration(title, target) {
+  let code;
   let startedStack = false;
   if (!(await infraAnswers())) {
     if (infraConfigured()) {
@@ -72,9 +84,9 @@ async function main() {
     }
   }
 
-  step('integration tests (real Kafka, registry, PostgreSQL; one project at a time)');
+  step(title);
   code = await npx(
-    ['nx', 'run-many', '-t', 'test-int', '--parallel=1', '--skip-nx-cache', '--output-style=stream'],
+    ['nx', 'run-many', '-t', target, '--parallel=1', '--skip-nx-cache', '--output-style=stream'],
     { cwd: root },
   );
   return finish(code, startedStack);
