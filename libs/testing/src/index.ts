@@ -25,3 +25,5 @@ export { openSseClient } from './sse';
 export type { SseClient, SseEvent } from './sse';
 export { Scrape, scrapeMetrics } from './metrics';
 export type { MetricFamily, Sample } from './metrics';
+export { startPrivatePostgres } from './faults/postgres';
+export type { PrivatePostgres } from './faults/postgres';
