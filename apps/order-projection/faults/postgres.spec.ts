@@ -5,9 +5,9 @@
 // 2. its connection blackholed mid-batch (a cut network): the server releases the positions
 //    row within the configured bound, the projection notices, and the next owner of its
 //    partitions continues and converges exactly.
-import { Pool } from 'pg';
-import { eventually } from '@tideline/testing';
-import { PrivatePostgres, TcpProxy } from './harness';
+import { Client, Pool } from 'pg';
+import { eventually, startPrivatePostgres, type PrivatePostgres } from '@tideline/testing';
+import { TcpProxy } from './harness';
 import { countLines, OrderFlow, readyStatus } from './scenario';
 
 let cluster: PrivatePostgres;
@@ -16,15 +16,27 @@ const pools: Pool[] = [];
 let proxy: TcpProxy | undefined;
 
 beforeAll(async () => {
-  cluster = await PrivatePostgres.start();
+  cluster = await startPrivatePostgres({ database: 'tideline_kill' });
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(flows.map((f) => f.cleanup().catch(() => undefined)));
   await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   await proxy?.close();
-  await cluster?.destroy();
+  await cluster?.stop();
 }, 120_000);
+
+/** Another database on the private cluster: each scenario's read model starts empty. */
+async function createDatabase(name: string): Promise<string> {
+  const client = new Client({ connectionString: cluster.adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  return cluster.url.replace(/\/[^/]+$/, `/${name}`);
+}
 
 /** A pool straight to the private cluster, for the test's own checks (survives the cluster's restart). */
 function directPool(url: string): Pool {
@@ -39,7 +51,7 @@ const report = (scenario: string, figures: Record<string, number | string>) =>
 
 it('pauses on kill -9 of PostgreSQL, resumes after its restart and converges; the poison is dead-lettered once', async () => {
   const started = Date.now();
-  const url = await cluster.createDatabase('tideline_kill');
+  const url = cluster.url;
   const flow = new OrderFlow(url);
   flows.push(flow);
   await flow.provision();
@@ -117,7 +129,7 @@ it('pauses on kill -9 of PostgreSQL, resumes after its restart and converges; th
 
 it('releases the positions row within the bound when its connection is blackholed mid-batch; the next owner converges', async () => {
   const started = Date.now();
-  const url = await cluster.createDatabase('tideline_cut');
+  const url = await createDatabase('tideline_cut');
   const flow = new OrderFlow(url);
   flows.push(flow);
   await flow.provision();
