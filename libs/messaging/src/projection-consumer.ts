@@ -661,16 +661,11 @@ export class ProjectionConsumer {
   }
 
   /** `deadLetter` once per record, however often transient store failures make its batch run again. */
-  private async deadLetterOnce(
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    headers: Headers,
-    error: unknown,
-  ): Promise<void> {
+  private async deadLetterOnce(...args: Parameters<ProjectionConsumer['deadLetter']>): Promise<void> {
+    const [topic, partition, message] = args;
     const slot = `${topic}:${partition}`;
     if (this.deadLettered.get(slot)?.has(message.offset)) return;
-    await this.deadLetter(topic, partition, message, headers, error);
+    await this.deadLetter(...args);
     this.deadLettered.set(slot, (this.deadLettered.get(slot) ?? new Set()).add(message.offset));
   }
 
