@@ -9,21 +9,19 @@ import {
   orderPlacedTopic,
   type OrderConfirmed,
   type OrderPlaced,
-  type TopicDescriptor,
 } from '@tideline/contracts';
 import {
   createKafka,
   deadLetterTopicName,
   frame,
   HEADER,
-  identityOf,
   Publisher,
   RecordSigner,
   RegistryCodec,
 } from '@tideline/messaging';
-import { emptyOrder, evolveOrder, summarize, type OrderView } from '@tideline/orders-domain';
+import { summarize, type OrderView } from '@tideline/orders-domain';
 import { setPositions } from '@tideline/projections';
-import { projectedTopics, toOrderEvent } from '@tideline/read-models';
+import { projectedTopics } from '@tideline/read-models';
 import {
   eventually,
   freePort,
@@ -35,10 +33,11 @@ import {
   TestTopics,
   topicEnds,
   uniqueName,
+  type ReadRecord,
   type ServiceProcess,
 } from '@tideline/testing';
 import { Pool } from 'pg';
-import { provisionTopicsAndSchemas } from '../e2e/support';
+import { foldOrders, provisionTopicsAndSchemas } from '../e2e/support';
 
 const entry = path.resolve(__dirname, '..', 'src', 'main.ts');
 const PRICE = 250;
@@ -216,33 +215,14 @@ export class OrderFlow {
       { timeoutMs: 120_000, intervalMs: 200 },
     );
     this.convergedAt = Date.now();
-    const views = new Map<string, OrderView>();
-    let events = 0;
-    const pending: Promise<void>[] = [];
+    const records: ReadRecord[] = [];
     await readFrom(this.from, (record) => {
       const key = record.key?.toString();
-      if (key === undefined || !ours.has(key)) return false;
-      events += 1;
-      pending.push(
-        (async () => {
-          const topic: TopicDescriptor<unknown> = projectedTopics.find((t) => t.name === record.topic)!;
-          const value = (await this.codec.decode(topic, record.value!)) as { orderId: string };
-          const event = toOrderEvent({
-            ...identityOf(record.headers),
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
-            timestamp: Number(record.timestamp),
-            key,
-            value,
-            headers: record.headers,
-          });
-          if (event) views.set(key, evolveOrder(views.get(key) ?? emptyOrder(key), event));
-        })(),
-      );
-      return events === 2 * ours.size;
+      if (key !== undefined && ours.has(key)) records.push(record);
+      return records.length === 2 * ours.size;
     });
-    await Promise.all(pending);
+    const events = records.length;
+    const views = await foldOrders(records, this.codec);
     expect(views.size).toBe(ours.size);
 
     const { rows } = await pool.query<{ order_id: string; view: OrderView }>(

@@ -87,6 +87,19 @@ async function publish(topic: TopicDescriptor<OrderPlaced>, from: number, to: nu
   for (let n = from; n < to; n++) await publisher.publish(topic, 'same-key', order(n));
 }
 
+/** order-0, an undecodable record, order-1, order-2 (offsets 0 to 3), all with key `k`. */
+async function publishWithGarbage(topic: TopicDescriptor<OrderPlaced>) {
+  const publisher = fixture.publisher(signer);
+  await publisher.publish(topic, 'k', order(0));
+  // Not Avro at all, but correctly signed: only decoding fails.
+  const garbage = frame(1, Buffer.from('definitely not avro'));
+  const headers = { [HEADER.eventId]: 'garbage', [HEADER.eventType]: topic.eventType };
+  signer.sign(topic.name, Buffer.from('k'), garbage, headers);
+  await publisher.send({ topic: topic.name, key: Buffer.from('k'), value: garbage, headers });
+  await publisher.publish(topic, 'k', order(1));
+  await publisher.publish(topic, 'k', order(2));
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `order-${from + i}`);
 
 it('applies every record once, from the stored position, also after Kafka offsets were committed further or not at all', async () => {
@@ -122,15 +135,7 @@ it('applies every record once, from the stored position, also after Kafka offset
 it('dead-letters an undecodable record and one its batch cannot apply, and keeps going', async () => {
   const topic = await fixture.topic(orderPlacedTopic, 1);
   const groupId = fixture.group([topic], []);
-  const publisher = fixture.publisher(signer);
-  await publisher.publish(topic, 'k', order(0));
-  // Not Avro at all, but correctly signed: only decoding fails.
-  const garbage = frame(1, Buffer.from('definitely not avro'));
-  const headers = { [HEADER.eventId]: 'garbage', [HEADER.eventType]: topic.eventType };
-  signer.sign(topic.name, Buffer.from('k'), garbage, headers);
-  await publisher.send({ topic: topic.name, key: Buffer.from('k'), value: garbage, headers });
-  await publisher.publish(topic, 'k', order(1));
-  await publisher.publish(topic, 'k', order(2));
+  await publishWithGarbage(topic);
   const store = new MemoryStore();
   store.poison.add('order-1');
   const consumer = await start(groupId, topic, store);
@@ -168,14 +173,7 @@ it('retries a batch the store could not apply for a transient reason, without de
 it('writes each dead letter once however often a transient store failure makes its batch run again', async () => {
   const topic = await fixture.topic(orderPlacedTopic, 1);
   const groupId = fixture.group([topic], []);
-  const publisher = fixture.publisher(signer);
-  await publisher.publish(topic, 'k', order(0));
-  const garbage = frame(1, Buffer.from('definitely not avro'));
-  const headers = { [HEADER.eventId]: 'garbage', [HEADER.eventType]: topic.eventType };
-  signer.sign(topic.name, Buffer.from('k'), garbage, headers);
-  await publisher.send({ topic: topic.name, key: Buffer.from('k'), value: garbage, headers }); // offset 1
-  await publisher.publish(topic, 'k', order(1)); // offset 2: its batch cannot apply it
-  await publisher.publish(topic, 'k', order(2));
+  await publishWithGarbage(topic); // offset 1 undecodable; order-1 at offset 2 its batch cannot apply
   const store = new MemoryStore();
   store.poison.add('order-1');
   // The database goes away twice: after the undecodable record's dead letter was written (the
