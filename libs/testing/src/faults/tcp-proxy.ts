@@ -45,7 +45,8 @@ class Pipe {
     source.on('close', () => this.push('end'));
     source.on('error', (error: NodeJS.ErrnoException) => {
       const target = this.sink();
-      if (error.code === 'ECONNRESET' && target && this.flowing()) target.resetAndDestroy();
+      const abrupt = error.code === 'ECONNRESET' || error.code === 'ECONNREFUSED';
+      if (abrupt && target && this.flowing()) target.resetAndDestroy();
     });
   }
 
