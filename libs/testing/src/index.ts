@@ -27,3 +27,7 @@ export { Scrape, scrapeMetrics } from './metrics';
 export type { MetricFamily, Sample } from './metrics';
 export { startPrivatePostgres } from './faults/postgres';
 export type { PrivatePostgres } from './faults/postgres';
+export { TcpFaultProxy, startTcpProxy } from './faults/tcp-proxy';
+export type { ProxyMode, ProxyStats } from './faults/tcp-proxy';
+export { startKafkaCluster } from './faults/kafka-cluster';
+export type { ClusterBroker, KafkaCluster } from './faults/kafka-cluster';
