@@ -6,14 +6,19 @@
 //    row within the configured bound, the projection notices, and the next owner of its
 //    partitions continues and converges exactly.
 import { Client, Pool } from 'pg';
-import { eventually, startPrivatePostgres, type PrivatePostgres } from '@tideline/testing';
-import { TcpProxy } from './harness';
+import {
+  eventually,
+  startPrivatePostgres,
+  startTcpProxy,
+  type PrivatePostgres,
+  type TcpFaultProxy,
+} from '@tideline/testing';
 import { countLines, OrderFlow, readyStatus } from './scenario';
 
 let cluster: PrivatePostgres;
 const flows: OrderFlow[] = [];
 const pools: Pool[] = [];
-let proxy: TcpProxy | undefined;
+let proxy: TcpFaultProxy | undefined;
 
 beforeAll(async () => {
   cluster = await startPrivatePostgres({ database: 'tideline_kill' });
@@ -134,7 +139,7 @@ it('releases the positions row within the bound when its connection is blackhole
   flows.push(flow);
   await flow.provision();
   const pool = directPool(url);
-  proxy = await TcpProxy.start(cluster.port);
+  proxy = await startTcpProxy({ port: cluster.port });
   const timeouts = {
     DATABASE_CONNECT_TIMEOUT_MS: '2000',
     DATABASE_STATEMENT_TIMEOUT_MS: '3000',
@@ -164,7 +169,7 @@ it('releases the positions row within the bound when its connection is blackhole
         [first],
       )
     ).rows;
-  proxy.latency(100);
+  await proxy.latency(100);
   let cutAt = 0;
   for (let attempt = 0; attempt < 10 && cutAt === 0; attempt += 1) {
     await eventually(
@@ -172,10 +177,10 @@ it('releases the positions row within the bound when its connection is blackhole
       async () => ((await positionLocks()).length > 0 ? true : undefined),
       { timeoutMs: 30_000, intervalMs: 10 },
     );
-    proxy.blackhole();
+    await proxy.blackhole();
     const at = Date.now();
     if ((await positionLocks()).length > 0) cutAt = at;
-    else proxy.heal(); // the batch committed just before the cut: try the next one
+    else await proxy.latency(100); // the batch committed just before the cut: its bytes flow on, try the next one
   }
   expect(cutAt).toBeGreaterThan(0);
 
