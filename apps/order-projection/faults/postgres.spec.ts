@@ -3,8 +3,9 @@
 //    line), resumes and converges exactly; a poison record arriving during the outage is
 //    dead-lettered once, however often its batch is retried.
 // 2. its connection blackholed mid-batch (a cut network): the server releases the positions
-//    row within the configured bound, the projection notices, and the next owner of its
-//    partitions continues and converges exactly.
+//    row within the configured bound, the projection notices and, once the network is back,
+//    goes on by itself; cut again and killed, the next owner of its partitions continues, and
+//    the read model converges exactly.
 import { Client, Pool } from 'pg';
 import {
   eventually,
@@ -132,7 +133,7 @@ it('pauses on kill -9 of PostgreSQL, resumes after its restart and converges; th
   });
 }, 300_000);
 
-it('releases the positions row within the bound when its connection is blackholed mid-batch; the next owner converges', async () => {
+it('releases the positions row within the bound when its connection is blackholed mid-batch, goes on once the network is back, and the next owner converges', async () => {
   const started = Date.now();
   const url = await createDatabase('tideline_cut');
   const flow = new OrderFlow(url);
@@ -150,9 +151,12 @@ it('releases the positions row within the bound when its connection is blackhole
   };
   // The documented bound: statement + idle-in-transaction + tcp user timeout.
   const boundMs = 3_000 + 2_000 + 2_000;
-  const first = `${flow.run}-a`;
+  const firstName = `${flow.run}-a`;
   const viaProxy = url.replace(`:${cluster.port}/`, `:${proxy.port}/`);
-  const projection = await flow.startProjection(viaProxy, { ...timeouts, DATABASE_APPLICATION_NAME: first });
+  const projection = await flow.startProjection(viaProxy, {
+    ...timeouts,
+    DATABASE_APPLICATION_NAME: firstName,
+  });
   const unavailable = countLines(projection, 'store unavailable');
   flow.startFlow();
   await eventually('orders applied before the fault', async () =>
@@ -166,40 +170,61 @@ it('releases the positions row within the bound when its connection is blackhole
         `SELECT DISTINCT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
          WHERE l.relation = 'tideline_projection_offsets'::regclass AND l.mode = 'RowExclusiveLock'
            AND a.application_name = $1`,
-        [first],
+        [firstName],
       )
     ).rows;
-  await proxy.latency(100);
-  let cutAt = 0;
-  for (let attempt = 0; attempt < 10 && cutAt === 0; attempt += 1) {
+  /** Blackholes the connection while a batch holds its transaction; when, and how long the lock outlived it. */
+  const cutMidBatch = async () => {
+    await proxy!.latency(100);
+    let cutAt = 0;
+    for (let attempt = 0; attempt < 10 && cutAt === 0; attempt += 1) {
+      await eventually(
+        'a batch of the projection in its transaction',
+        async () => ((await positionLocks()).length > 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 10 },
+      );
+      await proxy!.blackhole();
+      const at = Date.now();
+      if ((await positionLocks()).length > 0) cutAt = at;
+      else await proxy!.latency(100); // the batch committed just before the cut: its bytes flow on, try the next one
+    }
+    expect(cutAt).toBeGreaterThan(0);
     await eventually(
-      'a batch of the projection in its transaction',
-      async () => ((await positionLocks()).length > 0 ? true : undefined),
-      { timeoutMs: 30_000, intervalMs: 10 },
+      "the cut batch's lock on the positions table to be released",
+      async () => ((await positionLocks()).length === 0 ? true : undefined),
+      { timeoutMs: boundMs + 20_000, intervalMs: 100 },
     );
-    await proxy.blackhole();
-    const at = Date.now();
-    if ((await positionLocks()).length > 0) cutAt = at;
-    else await proxy.latency(100); // the batch committed just before the cut: its bytes flow on, try the next one
-  }
-  expect(cutAt).toBeGreaterThan(0);
+    const lockHeldMs = Date.now() - cutAt;
+    expect(lockHeldMs).toBeLessThanOrEqual(boundMs);
+    return { cutAt, lockHeldMs };
+  };
 
-  await eventually(
-    "the cut batch's lock on the positions table to be released",
-    async () => ((await positionLocks()).length === 0 ? true : undefined),
-    { timeoutMs: boundMs + 20_000, intervalMs: 100 },
-  );
-  const lockHeldMs = Date.now() - cutAt;
-  expect(lockHeldMs).toBeLessThanOrEqual(boundMs);
+  // 1. Cut mid-batch: the server ends the transaction within the bound, the instance notices.
+  const first = await cutMidBatch();
   await eventually(
     'the cut projection to notice (not ready, batch retried later)',
     async () => ((await readyStatus(projection)) === 503 && unavailable() > 0 ? true : undefined),
     { timeoutMs: 30_000 },
   );
-  const noticedMs = Date.now() - cutAt;
+  const noticedMs = Date.now() - first.cutAt;
 
-  // The partitions' next owner: the cut instance is gone (kill -9; nothing reaches the server), a
-  // second instance with a working connection takes over and goes on from the stored positions.
+  // 2. The network comes back: the same instance replaces its connections and goes on by itself.
+  const healedAt = Date.now();
+  const beforeHeal = await flow.appliedOrders(pool);
+  await proxy.recover();
+  await eventually(
+    'the cut projection ready and applying again',
+    async () =>
+      (await readyStatus(projection)) === 200 && (await flow.appliedOrders(pool)) > beforeHeal
+        ? true
+        : undefined,
+    { timeoutMs: 60_000 },
+  );
+  const selfRecoveredMs = Date.now() - healedAt;
+
+  // 3. Cut mid-batch again, and the instance is lost for good (kill -9; nothing reaches the server):
+  // a second instance with a working connection takes its partitions from the stored positions.
+  const second = await cutMidBatch();
   await projection.stop('SIGKILL');
   const before = await flow.appliedOrders(pool);
   const next = await flow.startProjection(url, { ...timeouts, DATABASE_APPLICATION_NAME: `${flow.run}-b` });
@@ -208,7 +233,7 @@ it('releases the positions row within the bound when its connection is blackhole
     async () => ((await flow.appliedOrders(pool)) > before ? true : undefined),
     { timeoutMs: 60_000 },
   );
-  const recoveredMs = Date.now() - cutAt;
+  const takenOverMs = Date.now() - second.cutAt;
   await flow.stopFlowing();
   const { events } = await flow.expectConverged(pool);
   const deadLetters = await flow.deadLetters();
@@ -221,9 +246,10 @@ it('releases the positions row within the bound when its connection is blackhole
     lost: 0,
     duplicated: 0,
     boundMs,
-    lockHeldAfterCutMs: lockHeldMs,
+    lockHeldAfterCutMs: [first.lockHeldMs, second.lockHeldMs].join(' / '),
     noticedAfterCutMs: noticedMs,
-    nextOwnerApplyingAfterCutMs: recoveredMs,
+    applyingAgainAfterHealMs: selfRecoveredMs,
+    nextOwnerApplyingAfterSecondCutMs: takenOverMs,
     testMs: Date.now() - started,
   });
 }, 300_000);
