@@ -8,8 +8,8 @@ describe('database session variables', () => {
     expect(loadConfig(shape, {})).toEqual({
       DATABASE_APPLICATION_NAME: 'order-projection',
       DATABASE_CONNECT_TIMEOUT_MS: 10_000,
-      DATABASE_QUERY_TIMEOUT_MS: 35_000,
-      DATABASE_STATEMENT_TIMEOUT_MS: 30_000,
+      DATABASE_QUERY_TIMEOUT_MS: 25_000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 20_000,
       DATABASE_LOCK_TIMEOUT_MS: 10_000,
       DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 10_000,
       DATABASE_KEEPALIVE_INITIAL_DELAY_MS: 10_000,
@@ -51,7 +51,7 @@ describe('database session variables', () => {
     ).toEqual([
       'DATABASE_QUERY_TIMEOUT_MS: must be greater than DATABASE_STATEMENT_TIMEOUT_MS (30000) or 0, so the server\'s timeout fires first (got "30000")',
     ]);
-    expect(problemsFor(shape, { DATABASE_STATEMENT_TIMEOUT_MS: '60000' })).toHaveLength(1); // the default 35 s
+    expect(problemsFor(shape, { DATABASE_STATEMENT_TIMEOUT_MS: '60000' })).toHaveLength(1); // the default 25 s
     expect(
       loadConfig(shape, { DATABASE_QUERY_TIMEOUT_MS: '0', DATABASE_STATEMENT_TIMEOUT_MS: '60000' }),
     ).toBeDefined();

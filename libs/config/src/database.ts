@@ -19,10 +19,14 @@ export function databaseSessionVariables(applicationName: string) {
       .default(applicationName),
     /** Longest wait for a new connection (TCP, TLS and authentication). */
     DATABASE_CONNECT_TIMEOUT_MS: integer(10_000, 100, 600_000),
-    /** Client side: a query without an answer for this long fails and its connection is dropped. */
-    DATABASE_QUERY_TIMEOUT_MS: integer(35_000, 0, DAY_MS),
+    /**
+     * Client side: a query without an answer for this long fails and its connection is dropped.
+     * Below the consumer's default session timeout (30 s): a batch stuck on a cut connection
+     * fails before its instance stops heartbeating.
+     */
+    DATABASE_QUERY_TIMEOUT_MS: integer(25_000, 0, DAY_MS),
     /** Server side: a statement running longer is cancelled. */
-    DATABASE_STATEMENT_TIMEOUT_MS: integer(30_000, 0, DAY_MS),
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(20_000, 0, DAY_MS),
     /** Server side: a statement waiting longer for a lock fails (and is retried later). */
     DATABASE_LOCK_TIMEOUT_MS: integer(10_000, 0, DAY_MS),
     /** Server side: a session idle inside a transaction for longer is ended, releasing its locks. */
@@ -46,8 +50,8 @@ const wholeNumber = (raw: string | undefined, fallback: number) =>
  * gives up on costs the connection and says only "timeout".
  */
 export function databaseTimeoutProblems(env: Readonly<Record<string, string | undefined>>): string[] {
-  const query = wholeNumber(env['DATABASE_QUERY_TIMEOUT_MS'], 35_000);
-  const statement = wholeNumber(env['DATABASE_STATEMENT_TIMEOUT_MS'], 30_000);
+  const query = wholeNumber(env['DATABASE_QUERY_TIMEOUT_MS'], 25_000);
+  const statement = wholeNumber(env['DATABASE_STATEMENT_TIMEOUT_MS'], 20_000);
   if (query === undefined || statement === undefined || query === 0 || statement === 0) return [];
   return query > statement
     ? []
