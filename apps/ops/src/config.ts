@@ -1,4 +1,5 @@
 import {
+  databaseSessionVariables,
   infrastructureVariables,
   loadConfig,
   optionalDatabaseUrl,
@@ -9,7 +10,14 @@ import {
 /** The only place the ops CLI reads the environment. */
 export function loadOpsConfig(env: Env) {
   // DATABASE_URL: where projections keep their positions (replay moves them too); optional.
-  return loadConfig({ ...infrastructureVariables, DATABASE_URL: optionalDatabaseUrl }, env);
+  return loadConfig(
+    {
+      ...infrastructureVariables,
+      DATABASE_URL: optionalDatabaseUrl,
+      ...databaseSessionVariables('tideline-ops'),
+    },
+    env,
+  );
 }
 
 export type OpsConfig = ReturnType<typeof loadOpsConfig>;

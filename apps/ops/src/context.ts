@@ -9,7 +9,8 @@ import {
   type RecordSigner,
 } from '@tideline/messaging';
 import { ConfigError, DEFAULT_DATABASE_URL, type Env } from '@tideline/config';
-import { Pool } from 'pg';
+import { createDatabasePool } from '@tideline/projections';
+import type { Pool } from 'pg';
 import { CliError } from './cli-error';
 import { loadSigningConfig, type OpsConfig } from './config';
 import type { OptionValues } from './options';
@@ -99,11 +100,10 @@ export function createContext(
       }),
     database: () =>
       (database ??= {
-        pool: new Pool({
-          connectionString: config.DATABASE_URL ?? DEFAULT_DATABASE_URL,
-          connectionTimeoutMillis: 3000,
-          max: 2,
-        }),
+        pool: createDatabasePool(
+          { ...config, DATABASE_URL: config.DATABASE_URL ?? DEFAULT_DATABASE_URL },
+          { max: 2 },
+        ),
         url: config.DATABASE_URL ?? DEFAULT_DATABASE_URL,
         explicit: config.DATABASE_URL !== undefined,
       }),

@@ -2,17 +2,14 @@
 // the real services. After the switch the read model equals a recomputation from the topics,
 // and an SSE client connected throughout saw no error and no gap.
 import path from 'node:path';
-import { allTopics } from '@tideline/contracts';
-import { identityOf, RegistryCodec } from '@tideline/messaging';
-import { emptyOrder, evolveOrder, summarize, type OrderView } from '@tideline/orders-domain';
-import { toOrderEvent } from '@tideline/read-models';
+import { RegistryCodec } from '@tideline/messaging';
+import { summarize, type OrderView } from '@tideline/orders-domain';
 import { eventually, openSseClient, readFrom, runCli, testInfra, type ReadRecord } from '@tideline/testing';
 import { Pool } from 'pg';
-import { OrderStack, type Accepted } from './support';
+import { foldOrders, OrderStack, type Accepted } from './support';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const tideline = path.join(repoRoot, 'apps', 'ops', 'bin', 'tideline.cjs');
-const orderTopics = allTopics.filter((t) => t.name.startsWith('orders.order-'));
 
 let stack: OrderStack;
 let pool: Pool;
@@ -97,23 +94,7 @@ it('rebuilds order-projection while orders flow: equal to a recomputation from t
     if (record.key !== null && ours.has(record.key.toString())) records.push(record);
     return records.length === 2 * accepted.length;
   });
-  const views = new Map<string, OrderView>();
-  for (const record of records) {
-    const topic = orderTopics.find((t) => t.name === record.topic)!;
-    const value = (await codec.decode(topic, record.value!)) as { orderId: string };
-    const event = toOrderEvent({
-      ...identityOf(record.headers),
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-      timestamp: Number(record.timestamp),
-      key: record.key?.toString() ?? null,
-      value,
-      headers: record.headers,
-    });
-    if (event)
-      views.set(value.orderId, evolveOrder(views.get(value.orderId) ?? emptyOrder(value.orderId), event));
-  }
+  const views = await foldOrders(records, codec);
   expect(views.size).toBe(accepted.length);
   const { rows } = await pool.query<{ order_id: string; view: OrderView }>(
     `SELECT order_id, view FROM order_projection.orders`,

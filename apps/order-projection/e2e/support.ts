@@ -1,17 +1,19 @@
 // The three order services as OS processes against the real stack, for end-to-end tests.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { allTopics, orderCancelledTopic, orderPlacedTopic } from '@tideline/contracts';
+import { allTopics, orderCancelledTopic, orderPlacedTopic, type TopicDescriptor } from '@tideline/contracts';
 import {
   catalogGroupTopics,
   createKafka,
   ensureTopics,
+  identityOf,
   RegistryCodec,
   registerSchemas,
 } from '@tideline/messaging';
+import { emptyOrder, evolveOrder, type OrderView } from '@tideline/orders-domain';
 import { setPositions } from '@tideline/projections';
 import { Pool } from 'pg';
-import { projectedTopics } from '@tideline/read-models';
+import { projectedTopics, toOrderEvent } from '@tideline/read-models';
 import {
   createTestDatabase,
   eventually,
@@ -21,6 +23,7 @@ import {
   testInfra,
   topicEnds,
   uniqueName,
+  type ReadRecord,
   type ServiceProcess,
   type SseEvent,
   type TestDatabase,
@@ -61,6 +64,33 @@ export const changes = (events: SseEvent[]) =>
       id: Number(e.id),
       ...(JSON.parse(e.data) as { orderId: string; status: string; eventType: string }),
     }));
+
+/** Every order's view recomputed from its records on the order topics (keys are order ids), as the projection folds them. */
+export async function foldOrders(
+  records: readonly ReadRecord[],
+  codec: RegistryCodec,
+): Promise<Map<string, OrderView>> {
+  const views = new Map<string, OrderView>();
+  for (const record of records) {
+    const topic: TopicDescriptor<unknown> = projectedTopics.find((t) => t.name === record.topic)!;
+    const value = (await codec.decode(topic, record.value!)) as {
+      orderId: string;
+    };
+    const event = toOrderEvent({
+      ...identityOf(record.headers),
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: Number(record.timestamp),
+      key: record.key?.toString() ?? null,
+      value,
+      headers: record.headers,
+    });
+    if (event)
+      views.set(value.orderId, evolveOrder(views.get(value.orderId) ?? emptyOrder(value.orderId), event));
+  }
+  return views;
+}
 
 /** The catalog's topics (with every group's retry and dead-letter topics) and schemas in place; idempotent. */
 export async function provisionTopicsAndSchemas(): Promise<void> {

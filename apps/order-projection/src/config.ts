@@ -1,4 +1,5 @@
 import {
+  databaseSessionVariables,
   databaseUrl,
   host,
   infrastructureVariables,
@@ -18,6 +19,7 @@ export const projectionVariables = {
   HOST: host,
   ...infrastructureVariables,
   DATABASE_URL: databaseUrl,
+  ...databaseSessionVariables('order-projection'),
   ...signingVariables,
   LOG_LEVEL: logLevel,
   ...telemetryVariables,

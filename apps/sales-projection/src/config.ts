@@ -1,4 +1,5 @@
 import {
+  databaseSessionVariables,
   databaseUrl,
   host,
   infrastructureVariables,
@@ -53,6 +54,7 @@ export const salesProjectionVariables = {
   HOST: host,
   ...infrastructureVariables,
   DATABASE_URL: databaseUrl,
+  ...databaseSessionVariables('sales-projection'),
   ...signingVariables,
   LOG_LEVEL: logLevel,
   ...telemetryVariables,

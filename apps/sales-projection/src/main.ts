@@ -8,7 +8,7 @@ import {
   RegistryCodec,
   signerFromConfig,
 } from '@tideline/messaging';
-import { Pool } from 'pg';
+import { createDatabasePool } from '@tideline/projections';
 import { buildApp } from './app';
 import { loadSalesProjectionConfig, type SalesProjectionConfig } from './config';
 import { SalesProjection } from './projection';
@@ -19,8 +19,10 @@ async function main(config: SalesProjectionConfig): Promise<void> {
   const kafka = createKafka(kafkaConnection(config, 'sales-projection'));
   const codec = new RegistryCodec({ registryUrl: config.SCHEMA_REGISTRY_URL });
   const signer = signerFromConfig(config);
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
+  const pool = createDatabasePool(config, {
+    max: config.DATABASE_POOL_SIZE,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  });
   const projection = new SalesProjection(config, { kafka, codec, signer, pool, logger });
   const app = await buildApp({ projection, logger });
 

@@ -1,5 +1,7 @@
 export { ConfigError, loadConfig } from './load-config';
 export type { Env } from './load-config';
+export { databaseSessionVariables } from './database';
+export type { DatabaseSessionConfig } from './database';
 export {
   DEFAULT_DATABASE_URL,
   databaseUrl,

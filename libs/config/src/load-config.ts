@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { databaseTimeoutProblems } from './database';
 import { kafkaSecurityProblems } from './variables';
 
 export class ConfigError extends Error {
@@ -50,5 +51,9 @@ const CROSS_VARIABLE_RULES: readonly {
   {
     variables: ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'],
     problems: kafkaSecurityProblems,
+  },
+  {
+    variables: ['DATABASE_QUERY_TIMEOUT_MS', 'DATABASE_STATEMENT_TIMEOUT_MS'],
+    problems: databaseTimeoutProblems,
   },
 ];

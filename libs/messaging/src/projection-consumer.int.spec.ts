@@ -1,6 +1,6 @@
 // ProjectionConsumer against the real Kafka and registry, with a store that keeps positions in memory.
 import { orderPlacedTopic, type OrderPlaced, type TopicDescriptor } from '@tideline/contracts';
-import { eventually, readRecords } from '@tideline/testing';
+import { eventually, readRecords, topicEnds } from '@tideline/testing';
 import { frame } from './codec';
 import { deadLetterTopicName } from './group-topics';
 import { HEADER } from './headers';
@@ -34,6 +34,8 @@ class MemoryStore implements ProjectionStore {
   readonly positions = new Map<string, string>();
   readonly applied: string[] = [];
   failNext: { error: Error; times: number } | undefined;
+  /** Batches this rejects with a transient error while it answers true (checked before anything else). */
+  failWhen: ((batch: ProjectionBatch) => boolean) | undefined;
   poison = new Set<string>();
 
   position(topic: string, partition: number): Promise<string | undefined> {
@@ -44,6 +46,7 @@ class MemoryStore implements ProjectionStore {
     const slot = `${batch.topic}:${batch.partition}`;
     const stored = this.positions.get(slot);
     if (stored !== undefined && stored !== batch.from) return Promise.resolve(false);
+    if (this.failWhen?.(batch)) return Promise.reject(unavailable());
     if (this.failNext && this.failNext.times > 0) {
       this.failNext.times -= 1;
       return Promise.reject(this.failNext.error);
@@ -60,6 +63,8 @@ class MemoryStore implements ProjectionStore {
     return (error as { code?: string }).code === 'ECONNREFUSED';
   }
 }
+
+const unavailable = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 
 async function start(groupId: string, topic: TopicDescriptor<OrderPlaced>, store: ProjectionStore) {
   const consumer = createProjectionConsumer({
@@ -80,6 +85,19 @@ async function start(groupId: string, topic: TopicDescriptor<OrderPlaced>, store
 async function publish(topic: TopicDescriptor<OrderPlaced>, from: number, to: number) {
   const publisher = fixture.publisher(signer);
   for (let n = from; n < to; n++) await publisher.publish(topic, 'same-key', order(n));
+}
+
+/** order-0, an undecodable record, order-1, order-2 (offsets 0 to 3), all with key `k`. */
+async function publishWithGarbage(topic: TopicDescriptor<OrderPlaced>) {
+  const publisher = fixture.publisher(signer);
+  await publisher.publish(topic, 'k', order(0));
+  // Not Avro at all, but correctly signed: only decoding fails.
+  const garbage = frame(1, Buffer.from('definitely not avro'));
+  const headers = { [HEADER.eventId]: 'garbage', [HEADER.eventType]: topic.eventType };
+  signer.sign(topic.name, Buffer.from('k'), garbage, headers);
+  await publisher.send({ topic: topic.name, key: Buffer.from('k'), value: garbage, headers });
+  await publisher.publish(topic, 'k', order(1));
+  await publisher.publish(topic, 'k', order(2));
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `order-${from + i}`);
@@ -117,15 +135,7 @@ it('applies every record once, from the stored position, also after Kafka offset
 it('dead-letters an undecodable record and one its batch cannot apply, and keeps going', async () => {
   const topic = await fixture.topic(orderPlacedTopic, 1);
   const groupId = fixture.group([topic], []);
-  const publisher = fixture.publisher(signer);
-  await publisher.publish(topic, 'k', order(0));
-  // Not Avro at all, but correctly signed: only decoding fails.
-  const garbage = frame(1, Buffer.from('definitely not avro'));
-  const headers = { [HEADER.eventId]: 'garbage', [HEADER.eventType]: topic.eventType };
-  signer.sign(topic.name, Buffer.from('k'), garbage, headers);
-  await publisher.send({ topic: topic.name, key: Buffer.from('k'), value: garbage, headers });
-  await publisher.publish(topic, 'k', order(1));
-  await publisher.publish(topic, 'k', order(2));
+  await publishWithGarbage(topic);
   const store = new MemoryStore();
   store.poison.add('order-1');
   const consumer = await start(groupId, topic, store);
@@ -158,4 +168,32 @@ it('retries a batch the store could not apply for a transient reason, without de
   const progress = await consumer.progress();
   expect(progress).toHaveLength(1);
   expect(progress[0]).toMatchObject({ topic: topic.name, partition: 0, end: '3' });
+});
+
+it('writes each dead letter once however often a transient store failure makes its batch run again', async () => {
+  const topic = await fixture.topic(orderPlacedTopic, 1);
+  const groupId = fixture.group([topic], []);
+  await publishWithGarbage(topic); // offset 1 undecodable; order-1 at offset 2 its batch cannot apply
+  const store = new MemoryStore();
+  store.poison.add('order-1');
+  // The database goes away twice: after the undecodable record's dead letter was written (the
+  // whole slice fails, 3 tries), and after order-1's dead letter, while moving past it (2 tries).
+  let slice = 3;
+  let skip = 2;
+  store.failWhen = (batch) =>
+    (batch.from === '0' && batch.to === '4' && slice-- > 0) ||
+    (batch.from === '2' && batch.records.length === 0 && skip-- > 0);
+  const consumer = await start(groupId, topic, store);
+  await eventually(
+    'position past the last record',
+    () => (store.positions.get(`${topic.name}:0`) === '4' ? true : undefined),
+    { timeoutMs: 30_000 },
+  );
+  expect([slice, skip]).toEqual([-1, -1]); // every failure happened
+  expect(store.applied).toEqual(['order-0', 'order-2']);
+  // Every dead letter was acknowledged before the position moved past it: the topic is complete.
+  const [end] = await topicEnds([deadLetterTopicName(groupId)]);
+  const dead = await readRecords(deadLetterTopicName(groupId), Number(end!.offset));
+  expect(dead.map((r) => r.headers[HEADER.originalOffset])).toEqual(['1', '2']);
+  expect(consumer.status()).toMatchObject({ deadLettered: 2, state: 'running' });
 });

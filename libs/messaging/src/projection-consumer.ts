@@ -153,6 +153,11 @@ export class ProjectionConsumer {
   /** Partitions whose first batch since assignment was checked against the store's position. */
   private readonly synced = new Set<string>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /**
+   * Per `topic:partition`, the offsets whose dead letter Kafka acknowledged while the position
+   * has not passed them yet: a batch run again after a transient failure does not send them twice.
+   */
+  private readonly deadLettered = new Map<string, Set<string>>();
   private state: ProjectionConsumerState = 'idle';
   private assignments: Record<string, number[]> = {};
   private joined = false;
@@ -187,6 +192,11 @@ export class ProjectionConsumer {
         // Another instance may have moved the stored positions while this one did not own them.
         this.positions.clear();
         this.synced.clear();
+        for (const slot of this.deadLettered.keys()) {
+          const at = slot.lastIndexOf(':');
+          if (!assignments[slot.slice(0, at)]?.includes(Number(slot.slice(at + 1))))
+            this.deadLettered.delete(slot);
+        }
         this.assignments = assignments;
         this.joined = true;
       },
@@ -496,7 +506,7 @@ export class ProjectionConsumer {
       } catch (error) {
         if (this.options.store.isTransient(error)) return this.transient(topic, partition, error);
         if (record === undefined) throw error;
-        await this.deadLetter(topic, partition, message, record.headers, error);
+        await this.deadLetterOnce(topic, partition, message, record.headers, error);
         const moved = await this.applyBatch({ ...batch, records: [] });
         if (moved === 'stale') return moved;
       }
@@ -600,7 +610,11 @@ export class ProjectionConsumer {
     if (!ok) return 'stale';
     if (metricsEnabled() && batch.records.length > 0)
       consumedBy.get(this.options.groupId, batch.topic, 'applied').inc(batch.records.length);
-    this.positions.set(`${batch.topic}:${batch.partition}`, BigInt(batch.to));
+    const slot = `${batch.topic}:${batch.partition}`;
+    this.positions.set(slot, BigInt(batch.to));
+    const sent = this.deadLettered.get(slot);
+    for (const offset of sent ?? []) if (BigInt(offset) < BigInt(batch.to)) sent!.delete(offset);
+    if (sent?.size === 0) this.deadLettered.delete(slot);
     this.counts.applied += batch.records.length;
     this.counts.batches += 1;
     this.lastAppliedAt = Date.now();
@@ -642,8 +656,17 @@ export class ProjectionConsumer {
       };
     } catch (error) {
       if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) return 'retry-later';
-      return { deadLetter: this.deadLetter(topic, partition, message, headers, error) };
+      return { deadLetter: this.deadLetterOnce(topic, partition, message, headers, error) };
     }
+  }
+
+  /** `deadLetter` once per record, however often transient store failures make its batch run again. */
+  private async deadLetterOnce(...args: Parameters<ProjectionConsumer['deadLetter']>): Promise<void> {
+    const [topic, partition, message] = args;
+    const slot = `${topic}:${partition}`;
+    if (this.deadLettered.get(slot)?.has(message.offset)) return;
+    await this.deadLetter(...args);
+    this.deadLettered.set(slot, (this.deadLettered.get(slot) ?? new Set()).add(message.offset));
   }
 
   private async deadLetter(

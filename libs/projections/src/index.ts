@@ -15,6 +15,8 @@ export {
   ORIGINS_TABLE,
 } from './store';
 export type { ApplyRecords, FeedChange, ProjectionStoreOptions, StoredPosition } from './store';
+export { createDatabasePool, databasePoolConfig } from './pool';
+export type { DatabasePoolOptions, DatabaseSettings } from './pool';
 export { ChangeFeed } from './feed';
 export type { ChangeFeedOptions, FeedEntry } from './feed';
 export type { ProjectionDefinition, ProjectionTable } from './definition';

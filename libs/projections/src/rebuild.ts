@@ -97,6 +97,8 @@ const slotOf = (topic: string, partition: number) => `${topic}:${partition}`;
 const POLL_MS = 200;
 /** Records left between the rebuild and the live projection below which the switch starts. */
 const SWITCH_GAP = 2_000;
+/** How much longer than the switch timeout the switch transaction may sit idle (the catch-up checks in between). */
+const SWITCH_IDLE_MARGIN_MS = 10_000;
 
 /** The stored positions of a projection key. */
 export async function storedPositions(db: Pool | PoolClient, projection: string): Promise<Positions> {
@@ -311,6 +313,12 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL lock_timeout = ${Math.round(switchTimeoutMs)}`);
+      // The switch transaction waits idle while the rebuild applies the last records (at most
+      // switchTimeoutMs, see below): the pool's idle-in-transaction timeout must not end it
+      // sooner, and a vanished rebuild still releases the switch lock soon after.
+      await client.query(
+        `SET LOCAL idle_in_transaction_session_timeout = ${Math.round(switchTimeoutMs) + SWITCH_IDLE_MARGIN_MS}`,
+      );
       await client.query(`SELECT pg_advisory_xact_lock(${SWITCH_LOCK_KEY_SQL})`, [definition.name]);
       const held = Date.now();
       const final = await storedPositions(client, definition.name);

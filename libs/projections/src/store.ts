@@ -96,8 +96,11 @@ export interface StoredPosition {
   updatedAt: Date;
 }
 
-// SQLSTATE classes and codes that say "try again", not "this record is bad".
-const TRANSIENT_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01|55P03|58)/;
+// SQLSTATE classes and codes that say "try again", not "this record is bad": connection
+// failures, resources, shutdowns, serialization and deadlock, lock_timeout (55P03), a statement
+// cancelled by statement_timeout or an operator (57014), a session ended by
+// idle_in_transaction_session_timeout (25P03) or idle_session_timeout (57P05).
+const TRANSIENT_SQLSTATE = /^(08|53|57P0[1-35]|57014|25P03|40001|40P01|55P03|58)/;
 const TRANSIENT_NODE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -114,7 +117,7 @@ export function isTransientPgError(error: unknown): boolean {
   if (typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_NODE.has(code))) return true;
   return (
     typeof message === 'string' &&
-    /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout/i.test(
       message,
     )
   );
@@ -178,6 +181,10 @@ export class PostgresProjectionStore implements ProjectionStore {
   async apply(batch: ProjectionBatch): Promise<boolean> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // The server may end the session between two statements (idle_in_transaction_session_timeout
+    // after a stall): pg emits that as an 'error' event, which would crash the process unheard.
+    const lost = (error: Error) => (broken ??= error);
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       // First: it locks the position row, so two writers of one partition take turns. Before
@@ -202,9 +209,13 @@ export class PostgresProjectionStore implements ProjectionStore {
       return true;
     } catch (error) {
       broken = error as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A transient failure may have lost the connection: a ROLLBACK would wait for the query
+      // timeout again. Dropping the connection ends the transaction on the server (when the
+      // server cannot see it go, idle_in_transaction_session_timeout does).
+      if (!isTransientPgError(error)) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.removeListener('error', lost);
       // A connection that failed mid-transaction is not reused.
       client.release(broken !== undefined && isTransientPgError(broken) ? broken : undefined);
     }

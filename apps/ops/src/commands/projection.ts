@@ -1,4 +1,5 @@
 import {
+  createDatabasePool,
   ensureProjectionLayout,
   liveVersion,
   RebuildError,
@@ -10,7 +11,7 @@ import {
   type RebuildResult,
 } from '@tideline/projections';
 import { projectionDefinitions } from '@tideline/read-models';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { CliError, usageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { count, table } from '../format';
@@ -187,7 +188,7 @@ export async function projectionRebuild(ctx: CommandContext): Promise<void> {
 
   const progress = ctx.progress(`rebuilding ${definition.name}`, 'records');
   // Its own pool: the rebuild holds a guard and a switch connection besides its writers.
-  const rebuildPool = new Pool({ connectionString: ctx.database().url, max: 6 });
+  const rebuildPool = createDatabasePool({ ...ctx.config, DATABASE_URL: ctx.database().url }, { max: 6 });
   const abort = new AbortController();
   const interrupt = () => abort.abort();
   process.once('SIGINT', interrupt);
