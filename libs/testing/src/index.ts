@@ -25,3 +25,5 @@ export { openSseClient } from './sse';
 export type { SseClient, SseEvent } from './sse';
 export { Scrape, scrapeMetrics } from './metrics';
 export type { MetricFamily, Sample } from './metrics';
+export { chromiumArgs, chromiumExecutable } from './browser';
+export type { ChromiumBinary } from './browser';
