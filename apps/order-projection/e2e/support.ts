@@ -174,8 +174,12 @@ export class OrderStack {
     return this.projection;
   }
 
+  /**
+   * Stops the services gracefully (SIGKILL after 10 s), so they leave their groups and the test
+   * file's clean-up can delete the groups at once (a killed member holds its group for a session).
+   */
   async stop(): Promise<void> {
-    await Promise.all(this.all.map((s) => s.stop('SIGKILL')));
+    await Promise.all(this.all.map((s) => s.stop('SIGTERM', 10_000)));
     await this.database?.drop();
   }
 
