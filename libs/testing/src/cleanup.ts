@@ -121,8 +121,12 @@ export async function deleteScope(
       await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
     }
   });
-  // Topic deletion completes in the background: what is still listed afterwards is reported.
-  const after = scoped(await listStack(infra), scope);
+  // A deleted topic may stay listed for a moment: what is still there after a few seconds is left.
+  let after = scoped(await listStack(infra), scope);
+  for (let tries = 0; tries < 10 && after.topics.length + after.subjects.length > 0; tries += 1) {
+    await sleep(500);
+    after = scoped(await listStack(infra), scope);
+  }
   left.topics = after.topics;
   left.subjects = after.subjects;
   left.databases = after.databases;
