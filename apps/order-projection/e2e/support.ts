@@ -87,9 +87,13 @@ export async function provisionOrderStack(
 ): Promise<void> {
   await provisionTopicsAndSchemas();
   await startGroupAtEnd(processorGroup, [orderPlacedTopic.name, orderCancelledTopic.name]);
+  const projected = projectedTopics.map((t) => t.name);
+  // The projection's positions live in its database; its group's Kafka offsets go to the end too,
+  // or its first fetch of each partition starts at the earliest record before it seeks.
+  await startGroupAtEnd(projectionGroup, projected);
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   try {
-    await setPositions(pool, projectionGroup, await topicEnds(projectedTopics.map((t) => t.name)));
+    await setPositions(pool, projectionGroup, await topicEnds(projected));
   } finally {
     await pool.end();
   }

@@ -92,6 +92,10 @@ async function startAtEnd(database: string, groups: string[]): Promise<void> {
     await admin.end();
   }
   await startGroupAtEnd(groups[0]!, [orderPlacedTopic.name, orderCancelledTopic.name]);
+  // The projections' positions live in the database; their groups' Kafka offsets go to the end
+  // too, or the first fetch of each partition starts at the earliest record before they seek.
+  await startGroupAtEnd(groups[1]!, ORDER_TOPICS);
+  await startGroupAtEnd(groups[2]!, ORDER_TOPICS.slice(1));
   const pool = new Pool({ connectionString: databaseUrl(database), max: 1 });
   try {
     await setPositions(pool, groups[1]!, await topicEnds(ORDER_TOPICS));
