@@ -98,6 +98,13 @@ it('a stopped table leaves no consumer group behind, so restarts do not pile gro
       const restarted = table(topic);
       await restarted.start();
       await restarted.whenReady();
+      // Stop once it has joined: kafkajs's disconnect during a join waits out the rebalance timeout.
+      await eventually(
+        'the table to join its group',
+        async () =>
+          (await admin.describeGroups([restarted.groupId])).groups[0]?.state === 'Stable' ? true : undefined,
+        { timeoutMs: 30_000 },
+      );
       expect(await groupsOf()).toEqual([
         `table-test.table.${topic.name}.${restarted.groupId.split('.').pop()}`,
       ]);
