@@ -31,6 +31,9 @@ exports.integration = (projectDir) => ({
   ...base(projectDir, 'int'),
   testMatch: ['<rootDir>/**/*.int.spec.ts', '<rootDir>/e2e/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/faults/'],
+  // Each test file gets a name scope of its own and, pass or fail, its topics, groups, subjects
+  // and databases deleted after it (libs/testing/src/environment.ts).
+  testEnvironment: path.join(__dirname, 'libs/testing/src/environment.ts'),
   globalSetup: path.join(__dirname, 'libs/testing/src/global-setup.ts'),
   globalTeardown: path.join(__dirname, 'libs/testing/src/global-teardown.ts'),
   testTimeout: 60_000,

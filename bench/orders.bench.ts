@@ -73,6 +73,20 @@ async function main(): Promise<number> {
   process.on('SIGTERM', interrupted);
   process.on('exit', killChildrenNow);
 
+  // The services write to the catalog's topics (their names are fixed in the contracts): say so
+  // first, and do not grow the topics the tests use unless asked to.
+  const brokers = testInfra().kafkaBrokers.join(',');
+  progress(
+    `bench:orders writes every order it places to ${orderPlacedTopic.name} (and the decisions to the other order topics) on ${brokers}; those records stay for the topics' retention`,
+  );
+  if (process.env['KAFKA_BROKERS'] === undefined && !options.writeSharedTopics) {
+    process.stderr.write(
+      'bench:orders: KAFKA_BROKERS is unset, so this is the stack the tests use: start a stack of its own ' +
+        '(TIDELINE_STACK_HOME=.stack/bench TIDELINE_KAFKA_PORT=19092 TIDELINE_REGISTRY_PORT=18081 npm run stack:up) and point ' +
+        'KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL at it, or pass --write-shared-topics\n',
+    );
+    return 2;
+  }
   const infra = await probeInfra(testInfra());
   const missing = Object.entries(infra)
     .filter(([, up]) => !up)

@@ -29,6 +29,12 @@ const cache = path.resolve(process.env.TIDELINE_STACK_CACHE ?? path.join(home, '
 const kafkaPort = portFromEnv('TIDELINE_KAFKA_PORT', 9092);
 const controllerPort = portFromEnv('TIDELINE_KAFKA_CONTROLLER_PORT', kafkaPort + 1);
 const registryPort = portFromEnv('TIDELINE_REGISTRY_PORT', 8081);
+// Apicurio's prebuilt jar always opens Quarkus' management interface (health, metrics): a second
+// stack beside the first needs its own port for it too.
+const registryManagementPort = portFromEnv(
+  'TIDELINE_REGISTRY_MANAGEMENT_PORT',
+  registryPort === 8081 ? 9000 : registryPort + 1,
+);
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tideline';
 const startTimeoutMs = Number(process.env.TIDELINE_STACK_START_TIMEOUT_MS ?? 120_000);
 
@@ -447,8 +453,11 @@ async function upRegistry(plan) {
     '-Dquarkus.http.host=127.0.0.1',
     `-Dquarkus.http.port=${registryPort}`,
     '-Dquarkus.log.console.json=false',
-    // Health endpoints on the main port instead of a second one on 0.0.0.0:9000.
+    // Health endpoints on the main port; the prebuilt jar still opens the management
+    // interface (a build-time choice), so keep it on loopback and on a port of this stack.
     '-Dquarkus.management.enabled=false',
+    '-Dquarkus.management.host=127.0.0.1',
+    `-Dquarkus.management.port=${registryManagementPort}`,
     '-Dapicurio.storage.kind=kafkasql',
     `-Dapicurio.kafkasql.bootstrap.servers=127.0.0.1:${kafkaPort}`,
     '-Dapicurio.rules.global.compatibility=BACKWARD',
@@ -507,6 +516,7 @@ async function checkPorts() {
   }
   if (runningPid(services.registry) === undefined) {
     needed.push([registryPort, 'point SCHEMA_REGISTRY_URL at that registry and skip stack:up']);
+    needed.push([registryManagementPort, 'or set TIDELINE_REGISTRY_MANAGEMENT_PORT']);
   }
   for (const [port, advice] of needed) {
     if (await portOpen(port)) {

@@ -8,7 +8,15 @@ import {
   type TopicDescriptor,
 } from '@tideline/contracts';
 import { HEADER, RecordSigner, RegistryCodec } from '@tideline/messaging';
-import { freePort, recordsWithKey, runCli, testInfra, uniqueName, type ReadRecord } from '@tideline/testing';
+import {
+  freePort,
+  recordsWithKey,
+  runCli,
+  testInfra,
+  topicEnds,
+  uniqueName,
+  type ReadRecord,
+} from '@tideline/testing';
 import { AppProcess, nodeArgs } from '../src/test-support/app-process';
 import { httpRequest } from '../src/test-support/http';
 import { provisionProducedTopics } from '../src/test-support/provision';
@@ -38,9 +46,12 @@ const env: NodeJS.ProcessEnv = {
 const auth = { authorization: `Bearer ${API_KEY}` };
 
 let app: AppProcess;
+/** Where the shared topics ended before this file wrote: its reads start there, not at their history. */
+let since: Awaited<ReturnType<typeof topicEnds>>;
 
 beforeAll(async () => {
   await provisionProducedTopics();
+  since = await topicEnds([orderPlacedTopic, orderCancelledTopic, productUpdatedTopic].map((t) => t.name));
   app = await AppProcess.start(env);
 }, 90_000);
 
@@ -53,7 +64,7 @@ async function onlyRecord<Value>(
   topic: TopicDescriptor<Value>,
   key: string,
 ): Promise<{ record: ReadRecord; value: Value }> {
-  const records = await recordsWithKey(topic.name, key);
+  const records = await recordsWithKey(topic.name, key, { from: since });
   expect(records).toHaveLength(1);
   const record = records[0]!;
   verifier.verify(topic.name, record.key, record.value, record.headers);

@@ -111,7 +111,23 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  // Gracefully (SIGKILL after 10 s): the processors leave their group, so the file's clean-up
+  // deletes it at once instead of the run's teardown waiting for their sessions to expire.
+  await Promise.all(
+    children
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+  );
   await watcher?.disconnect();
   await publisher.close();
 });

@@ -43,7 +43,8 @@ export class OrderProcessor {
       codec,
       signer,
       topic: productUpdatedTopic,
-      service: 'order-processor',
+      // Its group is `<GROUP_ID>.table.…`: what a processor group owns shares its prefix.
+      service: config.GROUP_ID,
       logger,
     });
     const handlers = createHandlers(this.catalog, { maxTotalCents: config.MAX_ORDER_TOTAL_CENTS }, logger);

@@ -1,6 +1,6 @@
-// The live dashboard in a real browser (Debian's chromium, driven by playwright-core) against
-// order-projection as an OS process, fed with order events published straight to Kafka.
-import { existsSync } from 'node:fs';
+// The live dashboard in a real browser (a system Chromium, else the headless shell from the
+// @sparticuz/chromium npm package; driven by playwright-core) against order-projection as an OS
+// process, fed with order events published straight to Kafka.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -10,13 +10,12 @@ import {
   type OrderPlaced,
 } from '@tideline/contracts';
 import { Publisher, RecordSigner, RegistryCodec, createKafka } from '@tideline/messaging';
-import { testInfra } from '@tideline/testing';
+import { chromiumArgs, chromiumExecutable, testInfra } from '@tideline/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
 import { OrderStack } from './support';
 
 const root = path.resolve(__dirname, '..', '..', '..');
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const screenshotPath = path.join(root, 'dist', 'test-results', 'dashboard.png');
 /** How long the page may take to show a change (Kafka → projection → feed → SSE → DOM). */
 const LIVE_MS = 20_000;
@@ -29,16 +28,13 @@ let page: Page;
 let run = '';
 
 async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `No chromium at ${chromiumPath}: this test drives a real browser. Install Debian's package ` +
-        '(apt-get install -y chromium; .ci/run does it) or point CHROMIUM_PATH at a Chromium binary.',
-    );
-  }
+  const binary = await chromiumExecutable();
   try {
-    return await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+    return await chromium.launch({ executablePath: binary.path, headless: true, args: chromiumArgs() });
   } catch (error) {
-    throw new Error(`chromium at ${chromiumPath} did not start: ${(error as Error).message}`);
+    throw new Error(
+      `chromium at ${binary.path} (${binary.source}) did not start: ${(error as Error).message}`,
+    );
   }
 }
 

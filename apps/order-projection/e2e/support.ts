@@ -117,9 +117,13 @@ export async function provisionOrderStack(
 ): Promise<void> {
   await provisionTopicsAndSchemas();
   await startGroupAtEnd(processorGroup, [orderPlacedTopic.name, orderCancelledTopic.name]);
+  const projected = projectedTopics.map((t) => t.name);
+  // The projection's positions live in its database; its group's Kafka offsets go to the end too,
+  // or its first fetch of each partition starts at the earliest record before it seeks.
+  await startGroupAtEnd(projectionGroup, projected);
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   try {
-    await setPositions(pool, projectionGroup, await topicEnds(projectedTopics.map((t) => t.name)));
+    await setPositions(pool, projectionGroup, await topicEnds(projected));
   } finally {
     await pool.end();
   }
@@ -204,8 +208,12 @@ export class OrderStack {
     return this.projection;
   }
 
+  /**
+   * Stops the services gracefully (SIGKILL after 10 s), so they leave their groups and the test
+   * file's clean-up can delete the groups at once (a killed member holds its group for a session).
+   */
   async stop(): Promise<void> {
-    await Promise.all(this.all.map((s) => s.stop('SIGKILL')));
+    await Promise.all(this.all.map((s) => s.stop('SIGTERM', 10_000)));
     await this.database?.drop();
   }
 

@@ -4,6 +4,7 @@ import { eventually, readRecords, topicEnds } from '@tideline/testing';
 import { frame } from './codec';
 import { deadLetterTopicName } from './group-topics';
 import { HEADER } from './headers';
+import type { Logger } from './log';
 import {
   createProjectionConsumer,
   type ProjectionBatch,
@@ -66,8 +67,14 @@ class MemoryStore implements ProjectionStore {
 
 const unavailable = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 
-async function start(groupId: string, topic: TopicDescriptor<OrderPlaced>, store: ProjectionStore) {
+async function start(
+  groupId: string,
+  topic: TopicDescriptor<OrderPlaced>,
+  store: ProjectionStore,
+  logger?: Logger,
+) {
   const consumer = createProjectionConsumer({
+    ...(logger ? { logger } : {}),
     kafka: fixture.kafka,
     codec: fixture.codec,
     signer,
@@ -196,4 +203,19 @@ it('writes each dead letter once however often a transient store failure makes i
   const dead = await readRecords(deadLetterTopicName(groupId), Number(end!.offset));
   expect(dead.map((r) => r.headers[HEADER.originalOffset])).toEqual(['1', '2']);
   expect(consumer.status()).toMatchObject({ deadLettered: 2, state: 'running' });
+});
+
+it("a new group whose store starts at the topic's end fetches from there, never the topic's history first", async () => {
+  const topic = await fixture.topic(orderPlacedTopic, 1);
+  const groupId = fixture.group([topic], []);
+  await publish(topic, 0, 10); // another run's history, which this group must not fetch
+  const store = new MemoryStore();
+  store.positions.set(`${topic.name}:0`, '10');
+  const messages: string[] = [];
+  const note = (_fields: Record<string, unknown>, message: string) => void messages.push(message);
+  await start(groupId, topic, store, { debug: note, info: note, warn: note, error: note });
+  await publish(topic, 10, 12);
+  await eventually('the new records applied', () => (store.applied.length >= 2 ? true : undefined));
+  expect(store.applied).toEqual(range(10, 12));
+  expect(messages.filter((m) => m.startsWith('seeking'))).toEqual([]);
 });

@@ -288,6 +288,13 @@ export class ProjectionConsumer {
         );
       }
       await this.lagMonitor.start();
+      // Best effort: without it the first batch of each partition still seeks to the store.
+      await this.commitStoredPositions().catch((error: unknown) =>
+        this.logger.warn(
+          { groupId: this.options.groupId, error: (error as Error).message },
+          'stored positions not committed before start; the first fetch seeks to them',
+        ),
+      );
       await this.publisher.connect();
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [...this.byName.keys()], fromBeginning: true });
@@ -326,6 +333,28 @@ export class ProjectionConsumer {
     await this.consumer.disconnect().catch(() => undefined);
     if (this.ownsPublisher) await this.publisher.close().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * The first fetch of a partition starts at the group's committed offset (the earliest record
+   * when there is none) and only then seeks to the store's position: a new group would fetch a
+   * topic's whole history first. While no instance is in the group, commit the store's positions
+   * as its offsets, so the first fetch starts there. (With instances running, their commits stand.)
+   */
+  private async commitStoredPositions(): Promise<void> {
+    const { groupId } = this.options;
+    const [group] = (await this.admin.describeGroups([groupId])).groups;
+    if (group !== undefined && group.state !== 'Empty' && group.state !== 'Dead') return;
+    for (const topic of this.byName.keys()) {
+      const partitions: { partition: number; offset: string }[] = [];
+      for (const { partition } of await this.admin.fetchTopicOffsets(topic)) {
+        const stored = await this.options.store.position(topic, partition);
+        if (stored !== undefined) partitions.push({ partition, offset: stored });
+      }
+      // An instance that joined meanwhile makes this fail: then its offsets stand.
+      if (partitions.length > 0)
+        await this.admin.setOffsets({ groupId, topic, partitions }).catch(() => undefined);
+    }
   }
 
   /** The stored position, or the partition's first offset when nothing was applied yet. */

@@ -86,3 +86,32 @@ it('skips a record with a bad signature instead of applying it (a forged tombsto
   expect(guarded.get('SKU-1')?.name).toBe('SKU-1 v1');
   expect(guarded.status().skipped).toBe(1);
 });
+
+it('a stopped table leaves no consumer group behind, so restarts do not pile groups up', async () => {
+  const topic = await fixture.topic(productUpdatedTopic);
+  const admin = fixture.kafka.admin();
+  await admin.connect();
+  try {
+    const groupsOf = async () =>
+      (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.includes(topic.name));
+    for (let start = 0; start < 2; start += 1) {
+      const restarted = table(topic);
+      await restarted.start();
+      await restarted.whenReady();
+      // Stop once it has joined: kafkajs's disconnect during a join waits out the rebalance timeout.
+      await eventually(
+        'the table to join its group',
+        async () =>
+          (await admin.describeGroups([restarted.groupId])).groups[0]?.state === 'Stable' ? true : undefined,
+        { timeoutMs: 30_000 },
+      );
+      expect(await groupsOf()).toEqual([
+        `table-test.table.${topic.name}.${restarted.groupId.split('.').pop()}`,
+      ]);
+      await restarted.stop();
+      expect(await groupsOf()).toEqual([]);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+});

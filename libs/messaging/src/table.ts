@@ -14,7 +14,10 @@ export interface TableOptions<Value> {
   signer: RecordSigner;
   /** A compacted topic: the latest record per key is the entity, a tombstone deletes it. */
   topic: TopicDescriptor<Value>;
-  /** Names the private consumer group (`<service>.table.<topic>.<id>`). */
+  /**
+   * Names the private consumer group, `<service>.table.<topic>.<instance id>`: pass the consumer
+   * group the table serves (its GROUP_ID), so everything the group owns shares its prefix.
+   */
   service: string;
   logger?: Logger;
 }
@@ -38,6 +41,8 @@ export class Table<Value> {
   private readonly rows = new Map<string, Value>();
   private readonly consumer: Consumer;
   private readonly admin: Admin;
+  /** One per running instance; `stop()` deletes it (it holds no offsets). */
+  readonly groupId: string;
   private readonly logger: Logger;
   private readonly targets = new Map<number, bigint>();
   private readonly positions = new Map<number, bigint>();
@@ -47,8 +52,9 @@ export class Table<Value> {
 
   constructor(private readonly options: TableOptions<Value>) {
     this.logger = options.logger ?? silentLogger;
+    this.groupId = `${options.service}.table.${options.topic.name}.${uuidv7()}`;
     this.consumer = options.kafka.consumer({
-      groupId: `${options.service}.table.${options.topic.name}.${uuidv7()}`,
+      groupId: this.groupId,
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
     });
@@ -114,8 +120,24 @@ export class Table<Value> {
     }
   }
 
+  /**
+   * Leaves and deletes the table's group, so restarts do not pile up groups. A crashed instance's
+   * group holds no offsets: the broker drops it at its next offsets clean-up by itself.
+   */
   async stop(): Promise<void> {
     await this.consumer.disconnect().catch(() => undefined);
+    try {
+      await this.admin.connect();
+      await this.admin.deleteGroups([this.groupId]);
+    } catch (error) {
+      const groups = (error as { groups?: { error?: { type?: string } }[] }).groups;
+      const neverJoined = groups?.every((g) => g.error?.type === 'GROUP_ID_NOT_FOUND') ?? false;
+      if (!neverJoined)
+        this.logger.warn(
+          { groupId: this.groupId, error: (error as Error).message },
+          'table group not deleted; the broker drops it when it expires',
+        );
+    }
     await this.admin.disconnect().catch(() => undefined);
   }
 

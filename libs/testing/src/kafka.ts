@@ -155,6 +155,10 @@ async function readUntil(
     });
   } finally {
     await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined); // never joined: nothing to delete
+    await admin.disconnect();
   }
 }
 
@@ -202,22 +206,37 @@ export async function findRecord(
 }
 
 /**
- * Every record with `key` that a shared topic holds right now: reads each partition up to
- * the end offset it had when called, so a missing record is proven missing, not just not
- * seen yet. For catalog topics that other tests and services share.
+ * Every record with `key` that a shared topic holds right now, from `from` (the positions taken
+ * before the test wrote, e.g. `topicEnds`: a shared topic's history is not read) or, without it,
+ * from the earliest offset (for a test's own topic). Reads each partition up to the end offset it
+ * had when called, so a missing record is proven missing, not just not seen yet.
  */
 export async function recordsWithKey(
   topic: string,
   key: string,
-  { timeoutMs = 30_000, kafka = testKafka() }: { timeoutMs?: number; kafka?: Kafka } = {},
+  {
+    timeoutMs = 30_000,
+    kafka = testKafka(),
+    from,
+  }: { timeoutMs?: number; kafka?: Kafka; from?: Positions } = {},
 ): Promise<ReadRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
+  let starts: Positions;
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
+    const start = (partition: number, low: string) =>
+      BigInt(from?.find((p) => p.topic === topic && p.partition === partition)?.offset ?? low);
+    starts = offsets.map((o) => ({
+      topic,
+      partition: o.partition,
+      offset: String(start(o.partition, o.low)),
+    }));
     ends = new Map(
-      offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]),
+      offsets
+        .filter((o) => BigInt(o.high) > start(o.partition, o.low))
+        .map((o) => [o.partition, BigInt(o.high)]),
     );
   } finally {
     await admin.disconnect();
@@ -234,7 +253,7 @@ export async function recordsWithKey(
       return pending.size === 0;
     },
     () => `did not reach the end of ${pending.size} partitions`,
-    { timeoutMs, kafka },
+    { timeoutMs, kafka, ...(from === undefined ? {} : { from: starts }) },
   );
   return found;
 }
