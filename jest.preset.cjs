@@ -46,7 +46,8 @@ exports.integration = (projectDir) => ({
  */
 exports.faults = (projectDir) => ({
   ...exports.integration(projectDir),
-  ...base(projectDir, 'faults'),
+  // The integration settings (clean-up environment, global setup) with the faults' own results file.
+  reporters: base(projectDir, 'faults').reporters,
   testMatch: ['<rootDir>/faults/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 300_000,
