@@ -1,5 +1,6 @@
 import type { KafkaSaslMechanism } from '@tideline/config';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { registerCompressionCodecs } from './compression';
 
 export interface KafkaSasl {
   mechanism: KafkaSaslMechanism;
@@ -71,6 +72,7 @@ export function kafkaClientConfig(connection: KafkaConnection): KafkaConfig {
 
 export function createKafka(connection: KafkaConnection): Kafka {
   filterKafkajsTimeoutWarning();
+  registerCompressionCodecs();
   return new Kafka(kafkaClientConfig(connection));
 }
 
