@@ -92,7 +92,7 @@ async function expectBlockedThenRecovered(args: {
   groupId: string;
   topic: TopicDescriptor<OrderPlaced>;
   done: () => string[];
-  blocked: () => { topic: string; partition: number; reason: string }[];
+  blocked: () => { topic: string; partition: number; reason: string; failures: number; since: number }[];
   state: () => string;
 }) {
   const { groupId, topic } = args;
@@ -117,6 +117,18 @@ async function expectBlockedThenRecovered(args: {
   );
   expect(args.done()).not.toContain('order-after-poison');
   expect(args.state()).toBe('running');
+  // Blocked through five tries (1 + 2 + 4 + 8 s of backoff): longer than kafkajs retries a failing
+  // batch before it crashes and restarts the consumer, which the end of this test rules out.
+  const fifth = await eventually(
+    'five tries',
+    () => {
+      const [blocked] = args.blocked();
+      return blocked !== undefined && blocked.failures >= 5 ? blocked : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  // With backoff, not a tight loop of redelivered batches.
+  expect(Date.now() - fifth.since).toBeGreaterThanOrEqual(14_000);
 
   // The cause fixed: the same record's dead letter goes through on a later try, then the rest.
   await setMaxMessageBytes(deadLetterTopicName(groupId), GROUP_TOPIC_MAX_MESSAGE_BYTES);
@@ -129,11 +141,16 @@ async function expectBlockedThenRecovered(args: {
   const [letter] = await readRecords(deadLetterTopicName(groupId), 1);
   expect(letter?.key?.toString()).toBe('poison-1');
   expect(letter?.headers[HEADER.errorCode]).toBe('TDL_MSG_DECODE_FAILED');
+  // Waited, not crashed: kafkajs never restarted the consumer over it.
+  expect(errors.filter((e) => e.message === 'consumer crashed' && e.fields['groupId'] === groupId)).toEqual(
+    [],
+  );
 }
 
 it('a transactional handler consumer blocks the partition whose dead letter Kafka rejects, reports it, and recovers', async () => {
   const topic = await fixture.topic(orderPlacedTopic, 2);
   const groupId = fixture.group([topic]);
+  const output = await fixture.topic(orderPlacedTopic, 1);
   const handled: string[] = [];
   const consumer = createConsumer({
     kafka: fixture.kafka,
@@ -143,7 +160,12 @@ it('a transactional handler consumer blocks the partition whose dead letter Kafk
     logger,
     groupId,
     transactional: true,
-    subscriptions: [subscribe(topic, (value) => void handled.push(value.orderId))],
+    subscriptions: [
+      subscribe(topic, async (value, record) => {
+        handled.push(value.orderId);
+        await record.emit(output, value.orderId, value);
+      }),
+    ],
     heartbeatIntervalMs: 500,
   });
   stops.push(() => consumer.stop());
@@ -157,7 +179,9 @@ it('a transactional handler consumer blocks the partition whose dead letter Kafk
     blocked: () => consumer.status().blocked,
     state: () => consumer.status().state,
   });
-  expect(handled.filter((id) => id === 'order-after-poison')).toHaveLength(1);
+  // Each blocked try ran the handler again in a transaction that was aborted: one output each.
+  const outputs = await readRecords(output.name, 2);
+  expect(outputs.map((r) => r.key?.toString()).sort()).toEqual(['order-after-poison', 'order-other']);
 });
 
 it('a projection consumer blocks the partition whose dead letter Kafka rejects, reports it, and recovers', async () => {

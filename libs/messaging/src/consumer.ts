@@ -429,6 +429,13 @@ export class TidelineConsumer {
   ): boolean {
     if (!isMessagingError(error, 'TDL_MSG_PUBLISH_REJECTED')) return false;
     const backoffMs = this.blocks.block(topic, partition, 'its transaction', error);
+    // A fresh producer (new epoch) for the next try: kafkajs keeps the sequence numbers of the
+    // rejected request, so the broker would take the next transaction's records on a partition
+    // the rejected request also wrote for duplicates of the aborted ones and drop them.
+    const slot = `${topic}:${partition}`;
+    const stale = this.transactionalProducers.get(slot);
+    this.transactionalProducers.delete(slot);
+    void stale?.then((producer) => producer.disconnect()).catch(() => undefined);
     this.pauseUntil(
       pause,
       new Promise((resolve) => this.trackTimer(resolve, backoffMs)),
