@@ -27,6 +27,7 @@ export type Sign = (topic: string, key: Buffer | null, value: Buffer | null, hea
 
 /** Kafka's default message.max.bytes (1 MiB + 12): the largest record batch a broker takes. */
 export const BROKER_MAX_MESSAGE_BYTES = 1_048_588;
+export const MAX_SIZE_VALUE_BYTES = BROKER_MAX_MESSAGE_BYTES - 256;
 
 /** The console shapes are unsigned: their header or key problem is found before the signature. */
 const consoleShapes = [
@@ -126,8 +127,9 @@ export async function writeOddRecords(args: {
     return { key, value, headers, partition: 0 };
   };
   const junk = Buffer.from([2, 4, 6]);
-  // Header and record overhead stay under 1 KiB: the record is within 1 KiB of the broker's limit.
-  const maxSize = Buffer.alloc(BROKER_MAX_MESSAGE_BYTES - 1024, 0xff);
+  // Batch, record and header overhead take ~180 of the last 256 bytes: the record is at the
+  // broker's limit, and its dead letter (~600 bytes of failure headers more) is over it.
+  const maxSize = Buffer.alloc(MAX_SIZE_VALUE_BYTES, 0xff);
   const producer = args.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
