@@ -14,6 +14,8 @@ import { HEADER, type Headers } from '../headers';
 
 /** How a shape is told apart in the dead-letter topic: its `x-odd` header (also for a null key). */
 export const ODD_HEADER = 'x-odd';
+/** The writer's run (`prefix`), so a scenario on shared topics counts only its own. */
+export const ODD_RUN_HEADER = 'x-odd-run';
 
 export interface OddShape {
   name: string;
@@ -27,7 +29,6 @@ export type Sign = (topic: string, key: Buffer | null, value: Buffer | null, hea
 
 /** Kafka's default message.max.bytes (1 MiB + 12): the largest record batch a broker takes. */
 export const BROKER_MAX_MESSAGE_BYTES = 1_048_588;
-export const MAX_SIZE_VALUE_BYTES = BROKER_MAX_MESSAGE_BYTES - 256;
 
 /** The console shapes are unsigned: their header or key problem is found before the signature. */
 const consoleShapes = [
@@ -110,26 +111,52 @@ export async function writeOddRecords(args: {
   sign: Sign;
   foreignSchemaId: number;
   prefix?: string;
+  /** Shapes not to write (a compacted topic refuses a null key). */
+  skip?: readonly string[];
 }): Promise<void> {
   const { topic, sign } = args;
-  const id = (shape: string) => `${args.prefix ?? 'odd'}-${shape}`;
-  const tag = (shape: string) => `${ODD_HEADER}:${shape}`;
-  await consoleProduce(args.brokers, topic, [
-    `${HEADER.eventId}:<NULL>,${tag('null-header-value')}\t${id('null-header-value')}\tv`,
-    `${HEADER.eventType}:,${tag('empty-header-value')}\t${id('empty-header-value')}\tv`,
-    `${HEADER.eventId}:a,${HEADER.eventId}:b,${tag('duplicate-header')}\t${id('duplicate-header')}\tv`,
-    `${tag('null-key')}\t<NULL>\tv`,
-  ]);
+  const run = args.prefix ?? 'odd';
+  const id = (shape: string) => `${run}-${shape}`;
+  const tag = (shape: string) => `${ODD_HEADER}:${shape},${ODD_RUN_HEADER}:${run}`;
+  const wanted = (line: { shape: string }) => !args.skip?.includes(line.shape);
+  const lines = [
+    {
+      shape: 'null-header-value',
+      line: `${HEADER.eventId}:<NULL>,${tag('null-header-value')}\t${id('null-header-value')}\tv`,
+    },
+    {
+      shape: 'empty-header-value',
+      line: `${HEADER.eventType}:,${tag('empty-header-value')}\t${id('empty-header-value')}\tv`,
+    },
+    {
+      shape: 'duplicate-header',
+      line: `${HEADER.eventId}:a,${HEADER.eventId}:b,${tag('duplicate-header')}\t${id('duplicate-header')}\tv`,
+    },
+    { shape: 'null-key', line: `${tag('null-key')}\t<NULL>\tv` },
+  ];
+  await consoleProduce(
+    args.brokers,
+    topic,
+    lines.filter(wanted).map((l) => l.line),
+  );
   const signed = (shape: string, value: Buffer | null, extra: Headers = {}) => {
     const key = Buffer.from(id(shape));
-    const headers: Headers = { [ODD_HEADER]: shape, ...extra };
+    const headers: Headers = { [ODD_HEADER]: shape, [ODD_RUN_HEADER]: run, ...extra };
     sign(topic, key, value, headers);
     return { key, value, headers, partition: 0 };
   };
   const junk = Buffer.from([2, 4, 6]);
-  // Batch, record and header overhead take ~180 of the last 256 bytes: the record is at the
-  // broker's limit, and its dead letter (~600 bytes of failure headers more) is over it.
-  const maxSize = Buffer.alloc(MAX_SIZE_VALUE_BYTES, 0xff);
+  // At the broker's limit: the value fills what the batch (61 bytes), record (~25), key and
+  // headers leave, less 32 bytes of slack; its dead letter (~600 bytes of failure headers more) is over it.
+  const sized = signed('max-size-value', Buffer.alloc(0));
+  const headerBytes = Object.entries(sized.headers).reduce(
+    (n, [k, v]) => n + k.length + Buffer.byteLength(v) + 4,
+    0,
+  );
+  const maxSize = Buffer.alloc(
+    BROKER_MAX_MESSAGE_BYTES - 61 - 25 - sized.key.length - headerBytes - 32,
+    0xff,
+  );
   const producer = args.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -140,7 +167,11 @@ export async function writeOddRecords(args: {
         {
           key: Buffer.from(id('non-utf8-header')),
           value: Buffer.from('v'),
-          headers: { [ODD_HEADER]: 'non-utf8-header', [HEADER.producer]: Buffer.from([0xc3, 0x28]) },
+          headers: {
+            [ODD_HEADER]: 'non-utf8-header',
+            [ODD_RUN_HEADER]: run,
+            [HEADER.producer]: Buffer.from([0xc3, 0x28]),
+          },
           partition: 0,
         },
         signed('unknown-magic-byte', Buffer.from([7, 0, 0, 0, 1, 2])),
