@@ -1,6 +1,6 @@
 import { MessagingError } from './errors';
 import { describeFailure, failureHeaders, fingerprint, forwardedHeaders, ProcessingError } from './failure';
-import { HEADER, parseHeaders, type RawHeaders } from './headers';
+import { HEADER, parseHeaders } from './headers';
 
 const TOPIC = 'orders.order-placed.v1';
 
@@ -221,7 +221,7 @@ describe('forwardedHeaders', () => {
     expect(first[HEADER.nullHeaders]).toBe(JSON.stringify([HEADER.eventId, 'x-a']));
     expect(first[HEADER.eventId]).toBeUndefined();
     expect(first['x-a']).toBe('v');
-    const again = forwardedHeaders(parseHeaders({ ...first, 'x-b': null } as RawHeaders), failure);
+    const again = forwardedHeaders(parseHeaders({ ...first, 'x-b': null }), failure);
     expect(again[HEADER.nullHeaders]).toBe(JSON.stringify([HEADER.eventId, 'x-a', 'x-b']));
   });
 
