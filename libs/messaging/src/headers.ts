@@ -71,6 +71,18 @@ export interface EventIdentity {
   traceparent: string | undefined;
 }
 
+/** The identity headers a record's signature covers, in the order they are signed. */
+export function signedHeaders(): readonly string[] {
+  return [
+    HEADER.eventId,
+    HEADER.eventType,
+    HEADER.correlationId,
+    HEADER.causationId,
+    HEADER.producer,
+    HEADER.producedAt,
+  ];
+}
+
 /** Header values as kafkajs hands them over: a Buffer, a string, null (legal in Kafka), or one per occurrence. */
 export type RawHeaderValue = Buffer | string | null | undefined;
 export type RawHeaders = Record<string, RawHeaderValue | RawHeaderValue[]>;
@@ -85,12 +97,7 @@ export type WireHeaders = Record<string, Buffer | string | (Buffer | string)[]>;
  * signed, which one does a Java reader's `lastHeader` see?).
  */
 export const IDENTITY_HEADERS: readonly string[] = [
-  HEADER.eventId,
-  HEADER.eventType,
-  HEADER.correlationId,
-  HEADER.causationId,
-  HEADER.producer,
-  HEADER.producedAt,
+  ...signedHeaders(),
   HEADER.signature,
   HEADER.signatureKeyId,
 ];
