@@ -180,6 +180,34 @@ it('a transactional handler consumer blocks the partition whose dead letter Kafk
   expect(outputs.map((r) => r.key?.toString()).sort()).toEqual(['order-after-poison', 'order-other']);
 });
 
+it('a handler consumer without transactions blocks the partition whose dead letter Kafka rejects, reports it, and recovers', async () => {
+  const topic = await fixture.topic(orderPlacedTopic, 2);
+  const groupId = fixture.group([topic]);
+  const handled: string[] = [];
+  const consumer = createConsumer({
+    kafka: fixture.kafka,
+    codec: fixture.codec,
+    signer,
+    publisher,
+    logger,
+    groupId,
+    subscriptions: [subscribe(topic, (value) => void handled.push(value.orderId))],
+    heartbeatIntervalMs: 500,
+  });
+  stops.push(() => consumer.stop());
+  await consumer.start();
+  await setMaxMessageBytes(deadLetterTopicName(groupId), 512);
+  await writeTraffic(topic);
+  await expectBlockedThenRecovered({
+    groupId,
+    topic,
+    done: () => handled,
+    blocked: () => consumer.status().blocked,
+    state: () => consumer.status().state,
+  });
+  expect(handled.filter((id) => id === 'order-after-poison')).toHaveLength(1);
+});
+
 it('a projection consumer blocks the partition whose dead letter Kafka rejects, reports it, and recovers', async () => {
   const topic = await fixture.topic(orderPlacedTopic, 2);
   const groupId = fixture.group([topic], []);
