@@ -5,6 +5,7 @@ import {
   type ProductUpdated,
 } from '@tideline/contracts';
 import {
+  blockedPartitionsCheck,
   createConsumer,
   createTable,
   subscribe,
@@ -89,6 +90,7 @@ export class OrderProcessor {
         caughtUp ? Promise.resolve() : Promise.reject(new Error('catalog table still catching up')),
       consumer: () =>
         state === 'running' ? Promise.resolve() : Promise.reject(new Error(`consumer is ${state}`)),
+      partitions: blockedPartitionsCheck(this.consumer.status().blocked),
     };
   }
 

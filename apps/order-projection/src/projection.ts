@@ -6,7 +6,11 @@ import type {
   RecordSigner,
   RegistryCodec,
 } from '@tideline/messaging';
-import { createProjectionConsumer, type ProjectionConsumer } from '@tideline/messaging';
+import {
+  blockedPartitionsCheck,
+  createProjectionConsumer,
+  type ProjectionConsumer,
+} from '@tideline/messaging';
 import {
   ChangeFeed,
   ensureProjectionLayout,
@@ -152,6 +156,7 @@ export class OrderProjection {
           : status.joined
             ? Promise.resolve()
             : Promise.reject(new Error('consumer group not joined yet')),
+      partitions: blockedPartitionsCheck(status.blocked),
       feed: () =>
         this.feedStarted ? Promise.resolve() : Promise.reject(new Error('change feed not started')),
       database: () => this.deps.pool.query('SELECT 1'),

@@ -1,4 +1,5 @@
 import {
+  blockedPartitionsCheck,
   createProjectionConsumer,
   type Kafka,
   type Logger,
@@ -113,6 +114,7 @@ export class SalesProjection {
           : status.joined
             ? Promise.resolve()
             : Promise.reject(new Error('consumer group not joined yet')),
+      partitions: blockedPartitionsCheck(status.blocked),
       database: () => this.deps.pool.query('SELECT 1'),
     };
     if (this.config.READY_AFTER_BACKFILL) {

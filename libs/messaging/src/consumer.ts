@@ -5,7 +5,8 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer }
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
 import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
-import { describeFailure, failureHeaders, type Failure } from './failure';
+import { PartitionBlocks, type BlockedPartition } from './blocked-partitions';
+import { describeFailure, failureHeaders, forwardedHeaders, type Failure } from './failure';
 import {
   defaultRetryPolicy,
   deadLetterTopicName,
@@ -13,15 +14,8 @@ import {
   retryTopicName,
   type RetryPolicy,
 } from './group-topics';
-import {
-  HEADER,
-  identityOf,
-  readHeaders,
-  withoutFailureHeaders,
-  type EventIdentity,
-  type Headers,
-} from './headers';
-import { decodeInboundCached } from './inbound';
+import { HEADER, identityOf, type EventIdentity, type Headers } from './headers';
+import { decodeInboundCached, keyText, readInbound, type ConsumedRecord } from './inbound';
 import {
   SpanKind,
   consumedBy,
@@ -144,6 +138,8 @@ export interface ConsumerStatus {
   processed: number;
   retried: number;
   deadLettered: number;
+  /** Partitions that cannot move on because Kafka rejects a write they need (not ready while any). */
+  blocked: BlockedPartition[];
 }
 
 type Outcome = { kind: 'done' } | { kind: 'wait'; until: number; reason: string };
@@ -173,6 +169,7 @@ export class TidelineConsumer {
   private readonly paused = new Set<string>();
   private readonly transactionalProducers = new Map<string, Promise<Producer>>();
   private readonly lagMonitor: LagMonitor;
+  private readonly blocks: PartitionBlocks;
   private state: ConsumerState = 'idle';
   private assignments: Record<string, number[]> = {};
   private counts = { processed: 0, retried: 0, deadLettered: 0 };
@@ -181,6 +178,7 @@ export class TidelineConsumer {
   constructor(private readonly options: ConsumerOptions) {
     this.policy = options.retry ?? defaultRetryPolicy;
     this.logger = options.logger ?? silentLogger;
+    this.blocks = new PartitionBlocks(options.groupId, this.logger);
     for (const subscription of options.subscriptions)
       this.bySource.set(subscription.topic.name, subscription);
     this.retryTopics = this.policy.delaysMs.map((_, index) => retryTopicName(options.groupId, index + 1));
@@ -217,6 +215,7 @@ export class TidelineConsumer {
       assignments: this.assignments,
       paused: [...this.paused],
       ...this.counts,
+      blocked: this.blocks.list(),
     };
   }
 
@@ -399,11 +398,13 @@ export class TidelineConsumer {
         }
       }
       if (transaction && done !== undefined) await transaction.commit(done);
+      if (transaction && done !== undefined) this.blocks.clear(topic, partition);
     } catch (error) {
       // Transactional: nothing since the last commit is visible; those records run again.
       if (transaction) {
         done = transaction.committed;
         transaction.abort();
+        if (this.blockOnRejectedWrite(error, topic, partition, pause)) return;
       }
       throw error;
     } finally {
@@ -413,6 +414,36 @@ export class TidelineConsumer {
       if (done !== undefined) payload.resolveOffset(done);
     }
     if (heartbeatError !== undefined) throw heartbeatError as Error;
+  }
+
+  /**
+   * A transaction Kafka refused to take a record of (too large, ACL, deleted topic): the
+   * partition blocks and retries after a backoff from its last commit instead of crashing the
+   * consumer over and over. Other errors (Kafka unreachable, fenced) are not handled here.
+   */
+  private blockOnRejectedWrite(
+    error: unknown,
+    topic: string,
+    partition: number,
+    pause: () => () => void,
+  ): boolean {
+    if (!isMessagingError(error, 'TDL_MSG_PUBLISH_REJECTED')) return false;
+    const backoffMs = this.blocks.block(topic, partition, 'its transaction', error);
+    // A fresh producer (new epoch) for the next try: kafkajs keeps the sequence numbers of the
+    // rejected request, so the broker would take the next transaction's records on a partition
+    // the rejected request also wrote for duplicates of the aborted ones and drop them.
+    const slot = `${topic}:${partition}`;
+    const stale = this.transactionalProducers.get(slot);
+    this.transactionalProducers.delete(slot);
+    void stale?.then((producer) => producer.disconnect()).catch(() => undefined);
+    this.pauseUntil(
+      pause,
+      new Promise((resolve) => this.trackTimer(resolve, backoffMs)),
+      topic,
+      partition,
+      'blocked: Kafka rejected a write of its transaction',
+    );
+    return true;
   }
 
   private trackTimer(resolve: (value: unknown) => void, delay: number): void {
@@ -455,8 +486,10 @@ export class TidelineConsumer {
     output: (record: OutgoingRecord) => Promise<unknown>,
     transactional: boolean,
   ): Promise<Outcome> {
-    const headers = readHeaders(message.headers);
     const tier = this.retryTopics.indexOf(topic) + 1; // 0 on a source topic
+    // Never throws, whatever headers a client wrote: bad ones are the record's failure below.
+    const inbound = readInbound(message, tier > 0);
+    const headers = inbound.all;
     if (tier > 0) {
       const due = Number(headers[HEADER.retryDueAt] ?? 0);
       if (due > Date.now()) return { kind: 'wait', until: due, reason: `retry tier ${tier} not due` };
@@ -492,7 +525,7 @@ export class TidelineConsumer {
     try {
       handled = await context.with(span ? trace.setSpan(parent, span) : parent, () =>
         withLogFields(fields, () =>
-          this.processRecord(topic, partition, message, headers, tier, source, span, output, transactional),
+          this.processRecord(topic, partition, message, inbound, tier, source, span, output, transactional),
         ),
       );
     } catch (error) {
@@ -502,6 +535,8 @@ export class TidelineConsumer {
       span?.end();
     }
     if (typeof handled !== 'string') return handled;
+    // Transactional: a write is through only once its transaction commits (handleBatch clears).
+    if (!transactional) this.blocks.clear(topic, partition);
     if (metricsEnabled()) {
       consumedBy.get(this.options.groupId, topic, handled).inc();
       handlerDurationBy.get(this.options.groupId, sourceTopic).observe((performance.now() - started) / 1000);
@@ -514,19 +549,20 @@ export class TidelineConsumer {
     topic: string,
     partition: number,
     message: KafkaMessage,
-    headers: Headers,
+    inbound: ConsumedRecord,
     tier: number,
     source: { topic: string; partition: number; offset: string },
     span: Span | undefined,
     output: (record: OutgoingRecord) => Promise<unknown>,
     transactional: boolean,
   ): Promise<Handled | Outcome> {
-    const original = tier > 0 ? withoutFailureHeaders(headers) : headers;
+    const headers = inbound.all;
+    const original = inbound.headers;
     const attempt = tier > 0 ? Number(headers[HEADER.attempts] ?? tier) + 1 : 1;
     const maxAttempts = this.policy.delaysMs.length + 1;
     const subscription = this.bySource.get(source.topic);
     const failed = (error: unknown) =>
-      this.forwardFailure(topic, partition, message, headers, attempt, error, output, span);
+      this.forwardFailure(topic, partition, message, inbound, attempt, error, output, span);
     if (!subscription) {
       return failed(
         new Error(`no subscription of group ${this.options.groupId} handles topic "${source.topic}"`),
@@ -534,7 +570,6 @@ export class TidelineConsumer {
     }
     let value: unknown;
     try {
-      const inbound = { key: message.key, value: message.value, headers: original };
       // Synchronous unless this is the first record of a new writer schema.
       const cached = decodeInboundCached(
         this.options.codec,
@@ -560,7 +595,7 @@ export class TidelineConsumer {
       partition: source.partition,
       offset: source.offset,
       timestamp: Number(tier > 0 ? headers[HEADER.originalTimestamp] : message.timestamp),
-      key: message.key === null ? null : message.key.toString('utf8'),
+      key: keyText(message.key) ?? null,
       headers: original,
       attempt,
       maxAttempts,
@@ -584,17 +619,22 @@ export class TidelineConsumer {
     }
   }
 
-  /** Moves a failed record to the next retry tier, or to the dead-letter topic. Rejects (and so stalls) only when Kafka does. */
+  /**
+   * Moves a failed record to the next retry tier, or to the dead-letter topic, with its own
+   * header bytes. When Kafka rejects that write the partition blocks: it waits with backoff and
+   * tries the record again (reported by `status().blocked`), instead of crashing the consumer.
+   */
   private async forwardFailure(
     topic: string,
     partition: number,
     message: KafkaMessage,
-    headers: Headers,
+    inbound: ConsumedRecord,
     attempt: number,
     error: unknown,
     output: (record: OutgoingRecord) => Promise<unknown>,
     span: Span | undefined,
-  ): Promise<Handled> {
+  ): Promise<Handled | Outcome> {
+    const headers: Headers = inbound.all;
     const retried = this.retryTopics.includes(topic);
     const sourceTopic = retried ? (headers[HEADER.originalTopic] ?? topic) : topic;
     const failure: Failure = describeFailure(error, sourceTopic);
@@ -621,7 +661,17 @@ export class TidelineConsumer {
       now,
       retryDueAt: toRetry ? now + (this.policy.delaysMs[tier - 1] ?? 0) : undefined,
     });
-    await output({ topic: target, key: message.key, value: message.value, headers: forwarded });
+    try {
+      await output({
+        topic: target,
+        key: message.key,
+        value: message.value,
+        headers: forwardedHeaders(inbound.parsed, forwarded),
+      });
+    } catch (rejected) {
+      const backoffMs = this.blocks.block(topic, partition, target, rejected);
+      return { kind: 'wait', until: Date.now() + backoffMs, reason: `blocked: writing to ${target} failed` };
+    }
     const fields = {
       groupId: this.options.groupId,
       topic: sourceTopic,

@@ -28,6 +28,9 @@ export const messagingErrorCodes = {
   TDL_MSG_INVALID_OFFSET_SPEC: { retryable: false },
   TDL_MSG_REDRIVE_FENCED: { retryable: false },
   TDL_MSG_READ_STALLED: { retryable: true },
+  TDL_MSG_HEADER_INVALID: { retryable: false },
+  TDL_MSG_KEY_INVALID: { retryable: false },
+  TDL_MSG_VALUE_MISSING: { retryable: false },
 } as const;
 
 export type MessagingErrorCode = keyof typeof messagingErrorCodes;

@@ -1,5 +1,6 @@
 import { MessagingError } from './errors';
-import { describeFailure, fingerprint, ProcessingError } from './failure';
+import { describeFailure, failureHeaders, fingerprint, forwardedHeaders, ProcessingError } from './failure';
+import { HEADER, parseHeaders } from './headers';
 
 const TOPIC = 'orders.order-placed.v1';
 
@@ -189,5 +190,45 @@ describe('fingerprint and apostrophes', () => {
       fingerprint('t', 'C', "can't load customer 7, don't retry"),
     );
     expect(fingerprint('t', 'C', "can't find order 5")).toBe(fingerprint('t', 'C', "can't find order 6"));
+  });
+});
+
+describe('forwardedHeaders', () => {
+  const failure = failureHeaders({
+    groupId: 'g',
+    topic: 'orders.order-placed.v1',
+    partition: 0,
+    message: { offset: '7', timestamp: '1000' },
+    headers: {},
+    retried: false,
+    attempt: 1,
+    failure: describeFailure(new MessagingError('TDL_MSG_HEADER_INVALID', 'bad'), 'orders.order-placed.v1'),
+    now: 0,
+  });
+
+  it('writes the original header bytes back as they came, repeats in order, plus the failure headers', () => {
+    const odd = Buffer.from([0xff, 0x00]);
+    const forwarded = forwardedHeaders(parseHeaders({ [HEADER.eventId]: ['a', 'b'], 'x-bin': odd }), failure);
+    expect(forwarded[HEADER.eventId]).toEqual(['a', 'b']);
+    expect(forwarded['x-bin']).toBe(odd);
+    expect(forwarded[HEADER.errorCode]).toBe('TDL_MSG_HEADER_INVALID');
+    expect(forwarded[HEADER.originalOffset]).toBe('7');
+    expect(forwarded[HEADER.deadLetteredAt]).toBeDefined();
+  });
+
+  it('names null values in tdl-null-headers (kafkajs cannot write them) and keeps that list across tiers', () => {
+    const first = forwardedHeaders(parseHeaders({ [HEADER.eventId]: null, 'x-a': [null, 'v'] }), failure);
+    expect(first[HEADER.nullHeaders]).toBe(JSON.stringify([HEADER.eventId, 'x-a']));
+    expect(first[HEADER.eventId]).toBeUndefined();
+    expect(first['x-a']).toBe('v');
+    const again = forwardedHeaders(parseHeaders({ ...first, 'x-b': null }), failure);
+    expect(again[HEADER.nullHeaders]).toBe(JSON.stringify([HEADER.eventId, 'x-a', 'x-b']));
+  });
+
+  it('replaces the failure headers of an earlier tier instead of repeating them', () => {
+    const earlier = parseHeaders({ [HEADER.errorCode]: 'OLD', [HEADER.retryDueAt]: '5' });
+    const forwarded = forwardedHeaders(earlier, failure);
+    expect(forwarded[HEADER.errorCode]).toBe('TDL_MSG_HEADER_INVALID');
+    expect(forwarded[HEADER.retryDueAt]).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { HEADER, type Headers } from './headers';
+import { FAILURE_HEADERS, HEADER, type Headers, type ParsedHeaders, type WireHeaders } from './headers';
 
 /**
  * A handler's way to say what went wrong: `retryable: false` sends the record to the
@@ -114,4 +114,34 @@ export function failureHeaders(args: {
   if (args.retryDueAt !== undefined) forwarded[HEADER.retryDueAt] = String(args.retryDueAt);
   else forwarded[HEADER.deadLetteredAt] = new Date(now).toISOString();
   return forwarded;
+}
+
+/**
+ * The headers a forwarded record is written with: the original's headers as they came (bytes,
+ * repeated names in their order; what `failureHeaders` computed over them), then the failure
+ * headers. kafkajs cannot write a null header value, so a null-valued header is left out and
+ * named in `tdl-null-headers` (a JSON array, one entry per null value, kept across tiers).
+ * Interleaving of different names is not kept (kafkajs groups a record's headers by name).
+ */
+export function forwardedHeaders(parsed: ParsedHeaders, failure: Headers): WireHeaders {
+  const forwarded: WireHeaders = { ...parsed.wire };
+  for (const name of [...FAILURE_HEADERS, HEADER.nullHeaders]) delete forwarded[name];
+  for (const name of FAILURE_HEADERS) {
+    const value = failure[name];
+    if (value !== undefined) forwarded[name] = value;
+  }
+  const nulls = [...earlierNulls(parsed), ...parsed.nulls];
+  if (nulls.length > 0) forwarded[HEADER.nullHeaders] = JSON.stringify(nulls);
+  return forwarded;
+}
+
+function earlierNulls(parsed: ParsedHeaders): string[] {
+  const earlier = parsed.values[HEADER.nullHeaders];
+  if (earlier === undefined) return [];
+  try {
+    const names: unknown = JSON.parse(earlier);
+    return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+  } catch {
+    return [];
+  }
 }

@@ -1,4 +1,5 @@
 import { allTopics } from '@tideline/contracts';
+import { desiredConfig } from './topic-admin';
 import {
   catalogGroupTopics,
   deadLetterTopicName,
@@ -50,14 +51,16 @@ describe('groupTopics', () => {
     expect(groupTopics('g', []).map((t) => t.partitions)).toEqual([1, 1, 1, 1]);
   });
 
-  it('keeps retry records for 7 days and dead letters for 30 days, with delete cleanup', () => {
+  it('keeps retry records for 7 days and dead letters for 30 days, with delete cleanup and room for 2 MiB records', () => {
     const topics = groupTopics('g', [{ partitions: 1 }]);
+    const room = { maxMessageBytes: 2 * 1024 * 1024 };
     expect(topics).toEqual<ManagedTopic[]>([
-      { name: 'g.retry.1', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS },
-      { name: 'g.retry.2', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS },
-      { name: 'g.retry.3', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS },
-      { name: 'g.dlt', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY_MS },
+      { name: 'g.retry.1', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS, ...room },
+      { name: 'g.retry.2', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS, ...room },
+      { name: 'g.retry.3', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS, ...room },
+      { name: 'g.dlt', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY_MS, ...room },
     ]);
+    expect(desiredConfig(topics[3]!)['max.message.bytes']).toBe(String(2 * 1024 * 1024));
   });
 
   it('uses delete cleanup even when a source topic is compacted', () => {

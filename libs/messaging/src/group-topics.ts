@@ -1,7 +1,13 @@
 import type { TopicDescriptor } from '@tideline/contracts';
 
 /** What topic provisioning needs to know about a topic (catalog topics and group topics alike). */
-export type ManagedTopic = Pick<TopicDescriptor<unknown>, 'name' | 'partitions' | 'cleanup' | 'retentionMs'>;
+export type ManagedTopic = Pick<
+  TopicDescriptor<unknown>,
+  'name' | 'partitions' | 'cleanup' | 'retentionMs'
+> & {
+  /** max.message.bytes, when the topic needs more than the broker's default. */
+  maxMessageBytes?: number;
+};
 
 export interface RetryPolicy {
   /** Delay before each retry; one retry topic per entry. Default 1 s, 10 s, 60 s. */
@@ -15,6 +21,11 @@ export const defaultRetryPolicy: RetryPolicy = Object.freeze({
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETRY_RETENTION_MS = 7 * DAY_MS;
 const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
+/**
+ * Retry and dead-letter records are their source record plus the failure headers (~2 KB), so
+ * their topics take 2 MiB: a record at the broker's default limit (1 MiB) still gets its dead letter.
+ */
+export const GROUP_TOPIC_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
 
 /** `<group>.retry.<n>` (n from 1): the n-th retry tier of a consumer group. */
 export function retryTopicName(groupId: string, tier: number): string {
@@ -42,12 +53,14 @@ export function groupTopics(
       partitions,
       cleanup: 'delete' as const,
       retentionMs: RETRY_RETENTION_MS,
+      maxMessageBytes: GROUP_TOPIC_MAX_MESSAGE_BYTES,
     })),
     {
       name: deadLetterTopicName(groupId),
       partitions,
       cleanup: 'delete' as const,
       retentionMs: DEAD_LETTER_RETENTION_MS,
+      maxMessageBytes: GROUP_TOPIC_MAX_MESSAGE_BYTES,
     },
   ];
 }

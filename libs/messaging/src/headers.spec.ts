@@ -1,7 +1,9 @@
 import {
   FAILURE_HEADERS,
   HEADER,
+  headerProblem,
   identityOf,
+  parseHeaders,
   readHeaders,
   withoutFailureHeaders,
   type Headers,
@@ -38,6 +40,83 @@ describe('readHeaders', () => {
 
   it('keeps an empty value as an empty string', () => {
     expect(readHeaders({ blank: Buffer.alloc(0), empty: '' })).toEqual({ blank: '', empty: '' });
+  });
+});
+
+// Regression: a null header value (legal in Kafka, written by Kafka's console producer and any
+// Java client) threw a TypeError in readHeaders outside any try, and the consumer crash-looped.
+describe('readHeaders never throws', () => {
+  it('skips null values and keeps the last non-null value of a repeated header', () => {
+    expect(readHeaders({ gone: null, mixed: [Buffer.from('a'), null], nulls: [null, null] })).toEqual({
+      mixed: 'a',
+    });
+  });
+});
+
+describe('parseHeaders', () => {
+  const invalidUtf8 = Buffer.from([0xc3, 0x28]);
+
+  it('reads a null value (legal in Kafka) without throwing and names it', () => {
+    const parsed = parseHeaders({ [HEADER.eventId]: null, 'x-note': 'kept' });
+    expect(parsed.values).toEqual({ 'x-note': 'kept' });
+    expect(parsed.problems.get(HEADER.eventId)).toBe('has a null value');
+    expect(parsed.nulls).toEqual([HEADER.eventId]);
+    expect(parsed.wire).toEqual({ 'x-note': 'kept' });
+  });
+
+  it('gives no value for a header given twice, and keeps both occurrences in order for forwarding', () => {
+    const parsed = parseHeaders({ [HEADER.eventId]: [Buffer.from('e-1'), Buffer.from('e-2')] });
+    expect(parsed.values[HEADER.eventId]).toBeUndefined();
+    expect(parsed.problems.get(HEADER.eventId)).toBe('is given 2 times');
+    expect(parsed.wire[HEADER.eventId]).toEqual([Buffer.from('e-1'), Buffer.from('e-2')]);
+  });
+
+  it('refuses bytes that are not UTF-8 (no replacement characters) and keeps them byte-exact', () => {
+    const parsed = parseHeaders({ [HEADER.producer]: invalidUtf8 });
+    expect(parsed.problems.get(HEADER.producer)).toBe('is not valid UTF-8');
+    expect(parsed.wire[HEADER.producer]).toEqual(invalidUtf8);
+  });
+
+  it('keeps an empty value and a byte order mark as they are', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf, 0x61]);
+    const parsed = parseHeaders({ empty: Buffer.alloc(0), bom });
+    expect(parsed.values).toEqual({ empty: '', bom: '\ufeffa' });
+    expect(Buffer.from(parsed.values['bom']!)).toEqual(bom);
+  });
+
+  it('reads a header named like an Object.prototype property as a header', () => {
+    const raw = JSON.parse('{"__proto__": "x", "constructor": "y"}') as Record<string, string>;
+    const parsed = parseHeaders(raw);
+    expect(Object.entries(parsed.values)).toEqual([
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+    ]);
+    expect(Object.keys(parsed.wire)).toEqual(['__proto__', 'constructor']);
+  });
+});
+
+describe('headerProblem', () => {
+  it.each([
+    ['a null identity header', { [HEADER.eventId]: null }, 'header ce_id has a null value'],
+    ['an empty identity header', { [HEADER.eventType]: '' }, 'header ce_type is empty'],
+    ['a repeated signature', { [HEADER.signature]: ['a', 'b'] }, 'header tdl-signature is given 2 times'],
+    [
+      'a non-UTF-8 key id',
+      { [HEADER.signatureKeyId]: Buffer.from([0xff]) },
+      'header tdl-signature-key-id is not valid UTF-8',
+    ],
+  ])('names %s', (_what, raw, problem) => {
+    expect(headerProblem(parseHeaders(raw))).toBe(problem);
+  });
+
+  it('ignores headers the runtime does not read, and failure headers unless asked', () => {
+    const parsed = parseHeaders({ 'x-debug': null, other: ['1', '2'], [HEADER.attempts]: ['1', '2'] });
+    expect(headerProblem(parsed)).toBeUndefined();
+    expect(headerProblem(parsed, FAILURE_HEADERS)).toBe('header tdl-attempts is given 2 times');
+  });
+
+  it('finds nothing wrong with a record without identity headers', () => {
+    expect(headerProblem(parseHeaders(undefined))).toBeUndefined();
   });
 });
 

@@ -63,6 +63,7 @@ export {
   FAILURE_HEADERS,
   HEADER,
   identityOf,
+  parseHeaders,
   readHeaders,
   withoutFailureHeaders,
 } from './headers';
@@ -79,6 +80,7 @@ export type {
   RecordPosition,
 } from './publisher';
 export { TidelineConsumer, createConsumer, subscribe } from './consumer';
+export { blockedPartitionsCheck, type BlockedPartition } from './blocked-partitions';
 export type {
   ConsumerOptions,
   ConsumerState,

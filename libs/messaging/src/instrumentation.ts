@@ -127,6 +127,12 @@ export const lagSampleFailures = counter({
   labelNames: ['group'] as const,
 });
 
+export const blockedPartitions = gauge({
+  name: 'tideline_consumer_partition_blocked',
+  help: 'Partitions stopped because Kafka rejected the write of a retry or dead-letter record (1 while blocked); the write is retried with backoff',
+  labelNames: ['group', 'topic', 'partition'] as const,
+});
+
 export const assignedPartitions = gauge({
   name: 'tideline_consumer_assigned_partitions',
   help: 'Partitions assigned to this instance at the last rebalance',

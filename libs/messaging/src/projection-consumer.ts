@@ -6,10 +6,11 @@ import type { Kafka } from './kafka';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
 import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
-import { describeFailure, failureHeaders } from './failure';
+import { PartitionBlocks, type BlockedPartition } from './blocked-partitions';
+import { describeFailure, failureHeaders, forwardedHeaders } from './failure';
 import { deadLetterTopicName, groupTopics } from './group-topics';
 import { HEADER, identityOf, readHeaders, type EventIdentity, type Headers } from './headers';
-import { decodeInboundCached } from './inbound';
+import { decodeInboundCached, keyText, readInbound, type ConsumedRecord } from './inbound';
 import {
   ATTR,
   SpanKind,
@@ -127,6 +128,8 @@ export interface ProjectionConsumerStatus {
   batches: number;
   /** Epoch ms of the last applied batch, or null. */
   lastAppliedAt: number | null;
+  /** Partitions that cannot move on because Kafka rejects their dead letters (not ready while any). */
+  blocked: BlockedPartition[];
 }
 
 const TRANSIENT_BACKOFF_MS = 1_000;
@@ -166,10 +169,12 @@ export class ProjectionConsumer {
   private readonly limits = new Map<string, bigint>();
   private readonly pausedAtLimit = new Set<string>();
   private lastAppliedAt: number | null = null;
+  private readonly blocks: PartitionBlocks;
   private crashed: ((error: Error) => void) | undefined;
 
   constructor(private readonly options: ProjectionConsumerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.blocks = new PartitionBlocks(options.groupId, this.logger);
     for (const topic of options.topics) this.byName.set(topic.name, topic);
     this.deadLetterTopic = deadLetterTopicName(options.groupId);
     this.consumer = createGroupConsumer(options.kafka, options);
@@ -215,6 +220,7 @@ export class ProjectionConsumer {
       joined: this.joined,
       ...this.counts,
       lastAppliedAt: this.lastAppliedAt,
+      blocked: this.blocks.list(),
     };
   }
 
@@ -462,7 +468,14 @@ export class ProjectionConsumer {
       // The last slice also covers what follows its last record in this fetch (transaction markers).
       const lastSlice = start + size >= pending.length;
       const last = !lastSlice ? undefined : cap !== undefined ? cap - 1n : BigInt(batch.lastOffset());
-      const outcome = await this.applyTraced(topic, partition, slice, position, last);
+      const outcome = await this.applyTraced(topic, partition, slice, position, last).catch(
+        (error: unknown) => {
+          if (!(error instanceof DeadLetterRejected)) throw error;
+          this.pauseFor(payload, error.backoffMs);
+          return 'blocked' as const;
+        },
+      );
+      if (outcome === 'blocked') return;
       if (outcome === 'retry-later') {
         const resume = payload.pause();
         const timer = setTimeout(() => {
@@ -483,9 +496,20 @@ export class ProjectionConsumer {
         return;
       }
       position = outcome;
+      this.blocks.clear(topic, partition);
       payload.resolveOffset(slice[slice.length - 1]!.offset);
       await payload.heartbeat();
     }
+  }
+
+  /** Pauses the batch's partition for `ms`; it then fetches from its last resolved offset again. */
+  private pauseFor(payload: EachBatchPayload, ms: number): void {
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (this.state === 'running') resume();
+    }, ms);
+    this.resumeTimers.add(timer);
   }
 
   /** Decodes and applies one slice; the new position, or why not. */
@@ -535,7 +559,7 @@ export class ProjectionConsumer {
       } catch (error) {
         if (this.options.store.isTransient(error)) return this.transient(topic, partition, error);
         if (record === undefined) throw error;
-        await this.deadLetterOnce(topic, partition, message, record.headers, error);
+        await this.deadLetterOnce(topic, partition, message, readInbound(message), error);
         const moved = await this.applyBatch({ ...batch, records: [] });
         if (moved === 'stale') return moved;
       }
@@ -663,12 +687,13 @@ export class ProjectionConsumer {
     partition: number,
     message: KafkaMessage,
   ): Promise<ProjectionRecord | { deadLetter: Promise<void> } | 'retry-later'> {
-    const headers = readHeaders(message.headers);
+    // Never throws, whatever headers a client wrote: bad ones are the record's failure below.
+    const inbound = readInbound(message);
+    const headers = inbound.headers;
     const descriptor = this.byName.get(topic);
     try {
       if (descriptor === undefined)
         throw new Error(`group ${this.options.groupId} does not project ${topic}`);
-      const inbound = { key: message.key, value: message.value, headers };
       const cached = decodeInboundCached(this.options.codec, this.options.signer, descriptor, inbound, true);
       const value = cached
         ? cached.value
@@ -679,13 +704,13 @@ export class ProjectionConsumer {
         partition,
         offset: message.offset,
         timestamp: Number(message.timestamp),
-        key: message.key === null ? null : message.key.toString('utf8'),
+        key: keyText(message.key) ?? null,
         value,
         headers,
       };
     } catch (error) {
       if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) return 'retry-later';
-      return { deadLetter: this.deadLetterOnce(topic, partition, message, headers, error) };
+      return { deadLetter: this.deadLetterOnce(topic, partition, message, inbound, error) };
     }
   }
 
@@ -702,9 +727,10 @@ export class ProjectionConsumer {
     topic: string,
     partition: number,
     message: KafkaMessage,
-    headers: Headers,
+    inbound: ConsumedRecord,
     error: unknown,
   ): Promise<void> {
+    const headers: Headers = inbound.headers;
     const failure = describeFailure(error, topic);
     if (this.options.deadLetters === false) {
       this.counts.poisonSkipped += 1;
@@ -733,14 +759,21 @@ export class ProjectionConsumer {
       now: Date.now(),
     });
     // In the record's own trace (not the apply span's): the dead letter carries it on.
-    await context.with(contextOf(headers), () =>
-      this.publisher.send({
-        topic: this.deadLetterTopic,
-        key: message.key,
-        value: message.value,
-        headers: forwarded,
-      }),
-    );
+    try {
+      await context.with(contextOf(headers), () =>
+        this.publisher.send({
+          topic: this.deadLetterTopic,
+          key: message.key,
+          value: message.value,
+          headers: forwardedHeaders(inbound.parsed, forwarded),
+        }),
+      );
+    } catch (rejected) {
+      throw new DeadLetterRejected(
+        this.blocks.block(topic, partition, this.deadLetterTopic, rejected),
+        rejected,
+      );
+    }
     this.counts.deadLettered += 1;
     if (metricsEnabled()) consumedBy.get(this.options.groupId, topic, 'dead_lettered').inc();
     countDeadLetter(this.options.groupId, topic, failure.code, failure.fingerprint);
@@ -759,6 +792,16 @@ export class ProjectionConsumer {
       },
       'record dead-lettered',
     );
+  }
+}
+
+/** Kafka rejected a dead letter: the partition waits `backoffMs`, then applies the slice again. */
+class DeadLetterRejected extends Error {
+  constructor(
+    readonly backoffMs: number,
+    cause: unknown,
+  ) {
+    super('Kafka rejected a dead letter', { cause });
   }
 }
 

@@ -5,7 +5,7 @@ import { Partitioners, type Kafka, type Message, type Producer, type RecordMetad
 import { v7 as uuidv7 } from 'uuid';
 import type { RegistryCodec } from './codec';
 import { MessagingError, isMessagingError } from './errors';
-import { AVRO_CONTENT_TYPE, HEADER, type Headers } from './headers';
+import { AVRO_CONTENT_TYPE, HEADER, type Headers, type WireHeaders } from './headers';
 import { ATTR, SpanKind, contextOf, failSpan, producedBy, tracer } from './instrumentation';
 import type { RecordSigner } from './signing';
 
@@ -56,7 +56,8 @@ export interface OutgoingRecord {
   topic: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Headers;
+  /** Strings, or a forwarded record's original header bytes (repeated names as arrays). */
+  headers: WireHeaders;
   timestamp?: string;
   partition?: number;
 }
@@ -248,7 +249,7 @@ export class Publisher {
    */
   send(record: OutgoingRecord, timeoutMs = this.timeoutMs): Promise<RecordPosition> {
     const active = context.active();
-    const parent = trace.getSpan(active) === undefined ? contextOf(record.headers) : active;
+    const parent = trace.getSpan(active) === undefined ? contextOf(textHeaders(record.headers)) : active;
     const span = tracer.startSpan(`send ${record.topic}`, { kind: SpanKind.PRODUCER }, parent);
     if (span.isRecording()) {
       span.setAttributes({
@@ -256,10 +257,10 @@ export class Publisher {
         [ATTR.operationName]: 'send',
         [ATTR.operationType]: 'send',
         [ATTR.destination]: record.topic,
-        [ATTR.messageId]: record.headers[HEADER.eventId] ?? '',
+        [ATTR.messageId]: textHeaders(record.headers)[HEADER.eventId] ?? '',
       });
     }
-    const headers = { ...record.headers };
+    const headers: WireHeaders = { ...record.headers };
     propagation.inject(trace.setSpan(parent, span), headers);
     return traced(span, this.enqueue({ ...record, headers }, timeoutMs));
   }
@@ -416,6 +417,13 @@ export class Publisher {
       idle();
     }
   }
+}
+
+/** The single-valued string headers of an outgoing record (what tracing reads). */
+function textHeaders(headers: WireHeaders): Headers {
+  const text: Headers = {};
+  for (const [name, value] of Object.entries(headers)) if (typeof value === 'string') text[name] = value;
+  return text;
 }
 
 function settle(pending: Pending, action: () => void, outcome: 'acked' | 'failed' = 'failed'): void {

@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ConfigError } from '@tideline/config';
 import { MessagingError } from './errors';
-import { HEADER, type Headers } from './headers';
+import { HEADER, signedHeaders, type Headers } from './headers';
 
 /** Per topic: `required` rejects unsigned records, `optional` verifies signatures when present, `off` ignores them. */
 export type SigningPolicy = 'required' | 'optional' | 'off';
@@ -26,14 +26,7 @@ export interface SigningOptions {
 
 const MIN_SECRET_BYTES = 32;
 const VERSION = Buffer.from('tdl-sig-v1');
-const IDENTITY = [
-  HEADER.eventId,
-  HEADER.eventType,
-  HEADER.correlationId,
-  HEADER.causationId,
-  HEADER.producer,
-  HEADER.producedAt,
-] as const;
+const IDENTITY = signedHeaders();
 
 type Part = Buffer | string | null | undefined;
 

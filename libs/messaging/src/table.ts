@@ -3,8 +3,8 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { v7 as uuidv7 } from 'uuid';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
-import { readHeaders } from './headers';
-import { decodeInbound } from './inbound';
+import { describeFailure } from './failure';
+import { decodeInbound, keyText, readInbound } from './inbound';
 import { silentLogger, type Logger } from './log';
 import type { RecordSigner } from './signing';
 
@@ -145,27 +145,25 @@ export class Table<Value> {
     const { batch } = payload;
     for (const message of batch.messages) {
       if (!payload.isRunning()) return;
-      const key = message.key?.toString('utf8');
-      if (key === undefined) {
-        this.skip(batch.partition, message.offset, 'record has no key');
-      } else {
-        try {
-          const value = await decodeInbound(this.options.codec, this.options.signer, this.options.topic, {
-            key: message.key,
-            value: message.value,
-            headers: readHeaders(message.headers),
-          });
-          if (value === null) {
-            if (this.rows.delete(key)) this.stats.deleted += 1;
-          } else {
-            this.rows.set(key, value);
-            this.stats.applied += 1;
-          }
-        } catch (error) {
-          // Registry down: stop here; kafkajs retries the batch from this record.
-          if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) throw error;
-          this.skip(batch.partition, message.offset, (error as Error).message);
+      try {
+        const value = await decodeInbound(
+          this.options.codec,
+          this.options.signer,
+          this.options.topic,
+          readInbound(message),
+        );
+        // decodeInbound refuses a record without a UTF-8 key.
+        const key = keyText(message.key) ?? '';
+        if (value === null) {
+          if (this.rows.delete(key)) this.stats.deleted += 1;
+        } else {
+          this.rows.set(key, value);
+          this.stats.applied += 1;
         }
+      } catch (error) {
+        // Registry down: stop here; kafkajs retries the batch from this record.
+        if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) throw error;
+        this.skip(batch.partition, message.offset, error);
       }
       payload.resolveOffset(message.offset);
       this.advance(batch.partition, BigInt(message.offset) + 1n);
@@ -173,9 +171,27 @@ export class Table<Value> {
     }
   }
 
-  private skip(partition: number, offset: string, reason: string): void {
+  /**
+   * A record the table cannot use (bad headers or key, bad signature, undecodable, a value it
+   * cannot read): skipped, counted and logged with its reason, never dead-lettered. Every
+   * instance reads the whole topic on every start, so a dead letter per instance and start
+   * would pile up; the record stays in the owner's topic, where the owner's consumers see it.
+   */
+  private skip(partition: number, offset: string, error: unknown): void {
+    const topic = this.options.topic.name;
+    const failure = describeFailure(error, topic);
     this.stats.skipped += 1;
-    this.logger.warn({ topic: this.options.topic.name, partition, offset, reason }, 'table skipped a record');
+    this.logger.warn(
+      {
+        topic,
+        partition,
+        offset,
+        errorCode: failure.code,
+        reason: failure.message,
+        fingerprint: failure.fingerprint,
+      },
+      'table skipped a record',
+    );
   }
 
   private advance(partition: number, position: bigint): void {

@@ -8,6 +8,7 @@ export function desiredConfig(topic: ManagedTopic): Record<string, string> {
     'cleanup.policy': topic.cleanup,
     'retention.ms':
       topic.cleanup === 'compact' || topic.retentionMs === null ? '-1' : String(topic.retentionMs),
+    ...(topic.maxMessageBytes === undefined ? {} : { 'max.message.bytes': String(topic.maxMessageBytes) }),
   };
 }
 
