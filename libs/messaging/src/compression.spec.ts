@@ -8,11 +8,12 @@ interface Codec {
 }
 
 registerCompressionCodecs();
-const codec = (type: CompressionTypes) => (CompressionCodecs[type] as () => Codec)();
+const codec = (type: CompressionTypes.LZ4 | CompressionTypes.Snappy | CompressionTypes.ZSTD) =>
+  (CompressionCodecs[type] as () => Codec)();
 const payload = Buffer.from('tideline '.repeat(500) + 'end');
 
 it('reads back an LZ4 frame and a Snappy block it wrote', async () => {
-  for (const type of [CompressionTypes.LZ4, CompressionTypes.Snappy]) {
+  for (const type of [CompressionTypes.LZ4, CompressionTypes.Snappy] as const) {
     const compressed = await codec(type).compress({ buffer: payload });
     expect(compressed.length).toBeLessThan(payload.length);
     expect(await codec(type).decompress(compressed)).toEqual(payload);
