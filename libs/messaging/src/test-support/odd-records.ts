@@ -64,9 +64,15 @@ export function kafkaLibs(): string {
 
 /**
  * Writes lines with Kafka's own `ConsoleProducer` (parse.key, parse.headers, `<NULL>` as the
- * null marker for key, value and header values): `headers<TAB>key<TAB>value`.
+ * null marker for key, value and header values): `headers<TAB>key<TAB>value`, in batches
+ * compressed with `compression` (none by default).
  */
-export async function consoleProduce(brokers: readonly string[], topic: string, lines: readonly string[]) {
+export async function consoleProduce(
+  brokers: readonly string[],
+  topic: string,
+  lines: readonly string[],
+  compression: 'none' | 'gzip' | 'lz4' | 'snappy' | 'zstd' = 'none',
+) {
   const child = spawn(
     'java',
     [
@@ -85,6 +91,9 @@ export async function consoleProduce(brokers: readonly string[], topic: string, 
       'null.marker=<NULL>',
       '--producer-property',
       'acks=all',
+      // ConsoleProducer sets compression.type from this flag, over any --producer-property.
+      '--compression-codec',
+      compression,
     ],
     { stdio: ['pipe', 'ignore', 'pipe'] },
   );
