@@ -3,13 +3,18 @@ import {
   loadConfig,
   optionalDatabaseUrl,
   signingVariables,
+  topicReplication,
   type Env,
 } from '@tideline/config';
 
 /** The only place the ops CLI reads the environment. */
 export function loadOpsConfig(env: Env) {
   // DATABASE_URL: where projections keep their positions (replay moves them too); optional.
-  return loadConfig({ ...infrastructureVariables, DATABASE_URL: optionalDatabaseUrl }, env);
+  // TOPIC_REPLICATION: the development override of `topics plan|apply` (--replication wins).
+  return loadConfig(
+    { ...infrastructureVariables, DATABASE_URL: optionalDatabaseUrl, TOPIC_REPLICATION: topicReplication },
+    env,
+  );
 }
 
 export type OpsConfig = ReturnType<typeof loadOpsConfig>;

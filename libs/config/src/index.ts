@@ -16,5 +16,6 @@ export {
   schemaRegistryUrl,
   sessionTimeoutMs,
   signingVariables,
+  topicReplication,
 } from './variables';
 export type { KafkaSaslMechanism } from './variables';

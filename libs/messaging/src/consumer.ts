@@ -6,13 +6,7 @@ import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
 import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
 import { describeFailure, failureHeaders, type Failure } from './failure';
-import {
-  defaultRetryPolicy,
-  deadLetterTopicName,
-  groupTopics,
-  retryTopicName,
-  type RetryPolicy,
-} from './group-topics';
+import { defaultRetryPolicy, deadLetterTopicName, retryTopicName, type RetryPolicy } from './group-topics';
 import {
   HEADER,
   identityOf,
@@ -39,7 +33,7 @@ import { resetOffsets, type OffsetTarget } from './offsets-admin';
 import { Publisher, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
 import { BatchTransaction } from './transaction';
 import type { RecordSigner } from './signing';
-import { ensureTopics } from './topic-admin';
+import { ensureGroupTopics } from './topic-admin';
 
 /**
  * Where a subscription starts. `committed` (default) continues from the group's committed
@@ -293,12 +287,12 @@ export class TidelineConsumer {
   }
 
   private async provisionGroupTopics(): Promise<void> {
-    const topics = groupTopics(
+    await ensureGroupTopics(
+      this.admin,
       this.options.groupId,
       this.options.subscriptions.map((s) => s.topic),
       this.policy,
     );
-    await ensureTopics(this.admin, topics);
   }
 
   private async applyStartPositions(): Promise<void> {

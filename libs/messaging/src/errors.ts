@@ -28,6 +28,7 @@ export const messagingErrorCodes = {
   TDL_MSG_INVALID_OFFSET_SPEC: { retryable: false },
   TDL_MSG_REDRIVE_FENCED: { retryable: false },
   TDL_MSG_READ_STALLED: { retryable: true },
+  TDL_MSG_REASSIGNMENT_INCOMPLETE: { retryable: true },
 } as const;
 
 export type MessagingErrorCode = keyof typeof messagingErrorCodes;

@@ -7,7 +7,7 @@ import type { RegistryCodec } from './codec';
 import { isMessagingError, kafkaUnavailable } from './errors';
 import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
 import { describeFailure, failureHeaders } from './failure';
-import { deadLetterTopicName, groupTopics } from './group-topics';
+import { deadLetterTopicName } from './group-topics';
 import { HEADER, identityOf, readHeaders, type EventIdentity, type Headers } from './headers';
 import { decodeInboundCached } from './inbound';
 import {
@@ -26,7 +26,7 @@ import { LagMonitor, type LagSnapshot, type OwnPositions } from './lag-monitor';
 import { silentLogger, type Logger } from './log';
 import { Publisher } from './publisher';
 import type { RecordSigner } from './signing';
-import { ensureTopics } from './topic-admin';
+import { ensureGroupTopics } from './topic-admin';
 
 /** One decoded, verified record as a projection applies it. */
 export interface ProjectionRecord<Value = unknown> extends EventIdentity {
@@ -272,10 +272,7 @@ export class ProjectionConsumer {
     try {
       await this.admin.connect();
       if (this.options.provisionTopics ?? true) {
-        await ensureTopics(
-          this.admin,
-          groupTopics(this.options.groupId, this.options.topics, { delaysMs: [] }),
-        );
+        await ensureGroupTopics(this.admin, this.options.groupId, this.options.topics, { delaysMs: [] });
       }
       await this.lagMonitor.start();
       await this.publisher.connect();
