@@ -13,7 +13,7 @@ export const OPTIONS = {
   replication: {
     type: 'string',
     value: 'N',
-    help: "development clusters only: at most N replicas per topic (min.insync.replicas at most N-1, at least 1) instead of the catalog's; overrides TOPIC_REPLICATION",
+    help: "development clusters only: at most N replicas per topic instead of the catalog's replication factor (its min.insync.replicas stays; Kafka requires at most the replicas there are); overrides TOPIC_REPLICATION",
   },
   group: { type: 'string', value: 'G', help: 'the consumer group' },
   topic: { type: 'string', value: 'T', help: 'the topic' },

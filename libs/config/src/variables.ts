@@ -195,10 +195,9 @@ export const host = z.string().trim().min(1, 'must not be empty').default('127.0
 export const sessionTimeoutMs = integer(30_000, 6_000, 300_000);
 
 /**
- * TOPIC_REPLICATION: a development override of the catalog's durability for `tideline topics
- * plan|apply` on a cluster with fewer brokers than the catalog's replication factor (the
- * one-broker local stack: 1). Unset (or empty): the catalog's durability, which a small cluster
- * refuses. Never set it for a production cluster.
+ * TOPIC_REPLICATION: a development override of the catalog's replication factor for `tideline
+ * topics plan|apply` on a cluster with fewer brokers (the one-broker local stack: 1). Unset (or
+ * empty): the catalog's durability, which a small cluster refuses. Never set it for production.
  */
 export const topicReplication = z
   .string()

@@ -161,7 +161,7 @@ describe('catalog validation', () => {
     expect(readCatalog(without).map((t) => [t.replicationFactor, t.minInsyncReplicas])).toEqual([[3, 2]]);
   });
 
-  it('refuses durability that is not a positive whole number, or min.insync.replicas above the replication factor', () => {
+  it('refuses durability that is not a positive whole number, or min.insync.replicas above the replication factor (Kafka would not enforce it)', () => {
     const dir = withCatalog(
       `defaults: { replication: 0 }\ntopics:\n${topicLine('d.one.v1', ', replication: 2, minInsyncReplicas: 3')}${topicLine('d.two.v1', ', minInsyncReplicas: two')}`,
       files,
@@ -174,7 +174,7 @@ describe('catalog validation', () => {
     }
     expect((caught as CatalogError).problems).toEqual([
       'catalog.yaml defaults: replication must be a positive whole number',
-      'catalog.yaml topics[0] (d.one.v1): minInsyncReplicas 3 is above replication 2: every acks=all write would be refused',
+      'catalog.yaml topics[0] (d.one.v1): minInsyncReplicas 3 is above replication 2: Kafka would require only 2 in-sync copies',
       'catalog.yaml topics[1] (d.two.v1): minInsyncReplicas must be a positive whole number',
     ]);
   });

@@ -192,7 +192,9 @@ export async function applyTopicPlan(
 /**
  * What a service may fix on its own at start: missing topics, partitions and configs. Moving
  * replicas is left to `tideline topics apply` (an operator's step, reported by `topics plan`),
- * and so is raising min.insync.replicas of a topic that waits for them.
+ * and so is raising min.insync.replicas of a topic that waits for them: while new replicas copy,
+ * Kafka counts them in the partition's replicas, so a higher min ISR would refuse acks=all
+ * writes until they are in sync (apply raises it once they are).
  */
 function serviceShare(plan: TopicPlan): TopicPlan {
   const waiting = new Set(byKind(plan, 'add-replicas').map((a) => a.topic));

@@ -31,13 +31,13 @@ const cluster = (brokers: number[], topics: Record<string, ClusterTopic> = {}): 
 });
 
 describe('lowerDurability (the development override)', () => {
-  it('caps the replication factor and keeps one broker of slack in min.insync.replicas', () => {
+  it('caps the replication factor and keeps the catalog min.insync.replicas (Kafka caps it at the replicas there are)', () => {
     const production = { replicationFactor: 3, minInsyncReplicas: 2 };
     expect(lowerDurability(production, undefined)).toBe(production);
     expect(lowerDurability(production, 3)).toBe(production);
     expect(lowerDurability(production, 5)).toBe(production);
-    expect(lowerDurability(production, 2)).toEqual({ replicationFactor: 2, minInsyncReplicas: 1 });
-    expect(lowerDurability(production, 1)).toEqual({ replicationFactor: 1, minInsyncReplicas: 1 });
+    expect(lowerDurability(production, 2)).toEqual({ replicationFactor: 2, minInsyncReplicas: 2 });
+    expect(lowerDurability(production, 1)).toEqual({ replicationFactor: 1, minInsyncReplicas: 2 });
   });
 });
 
@@ -84,8 +84,8 @@ describe('planAgainst', () => {
         a.kind === 'create' ? [a.replicationFactor, a.config['min.insync.replicas']] : a.kind,
       ),
     ).toEqual([
-      [1, '1'],
-      [1, '1'],
+      [1, '2'],
+      [1, '2'],
     ]);
     expect(plan.durability).toEqual({
       brokers: 1,
@@ -93,7 +93,7 @@ describe('planAgainst', () => {
       lowered: [
         {
           from: { replicationFactor: 3, minInsyncReplicas: 2 },
-          to: { replicationFactor: 1, minInsyncReplicas: 1 },
+          to: { replicationFactor: 1, minInsyncReplicas: 2 },
           topics: 2,
         },
       ],
@@ -143,7 +143,7 @@ describe('planAgainst', () => {
     ]);
   });
 
-  it('reports a replication factor the cluster cannot give and leaves min.insync.replicas where writes still work', () => {
+  it('reports a replication factor the cluster cannot give', () => {
     const plan = planAgainst(
       cluster([1], { [topic.name]: existing([[1], [1], [1]], { 'min.insync.replicas': '1' }) }),
       [topic],
@@ -155,6 +155,7 @@ describe('planAgainst', () => {
         reason:
           "has replication factor 1, below the catalog's 3; needs replication factor 3 and the cluster has 1 broker: add brokers, or for a development cluster choose --replication 1 (TOPIC_REPLICATION=1)",
       },
+      { kind: 'alter-config', topic: topic.name, changes: { 'min.insync.replicas': { from: '1', to: '2' } } },
     ]);
   });
 
@@ -167,14 +168,20 @@ describe('planAgainst', () => {
     expect(more.actions).toEqual([{ kind: 'in-sync', topic: topic.name }]);
   });
 
-  it('with the override, a development topic at replication factor 1 and min ISR 1 is in sync', () => {
+  it('with the override, reports and fixes min.insync.replicas below the catalog on a one-broker development topic', () => {
     const plan = planAgainst(
       cluster([1], { [topic.name]: existing([[1], [1], [1]], { 'min.insync.replicas': '1' }) }),
       [topic],
       { replication: 1 },
     );
-    expect(plan.actions).toEqual([{ kind: 'in-sync', topic: topic.name }]);
-    expect(plan.changes).toBe(false);
+    expect(plan.actions).toEqual([
+      { kind: 'alter-config', topic: topic.name, changes: { 'min.insync.replicas': { from: '1', to: '2' } } },
+    ]);
+    const fixed = planAgainst(cluster([1], { [topic.name]: existing([[1], [1], [1]]) }), [topic], {
+      replication: 1,
+    });
+    expect(fixed.actions).toEqual([{ kind: 'in-sync', topic: topic.name }]);
+    expect(fixed.changes).toBe(false);
   });
 
   it('still reports partitions it cannot remove and grows the ones it can', () => {

@@ -21,15 +21,13 @@ export interface Durability {
 
 /**
  * A topic's durability under a development override of `replication` copies: the replication
- * factor at most `replication`, and min.insync.replicas at most one less (at least 1), so a
- * cluster of that many brokers keeps accepting writes with one broker down.
+ * factor at most `replication`; min.insync.replicas stays the catalog's. Kafka requires at most
+ * as many in-sync copies as a partition has replicas (its effective min ISR), so on one broker a
+ * write needs that broker, and the topic's settings are the production ones but for the copies.
  */
 export function lowerDurability(durability: Durability, replication: number | undefined): Durability {
   if (replication === undefined || replication >= durability.replicationFactor) return durability;
-  return {
-    replicationFactor: replication,
-    minInsyncReplicas: Math.min(durability.minInsyncReplicas, Math.max(1, replication - 1)),
-  };
+  return { replicationFactor: replication, minInsyncReplicas: durability.minInsyncReplicas };
 }
 
 export interface PartitionState {
@@ -203,7 +201,6 @@ export function planAgainst(
     const before = actions.length;
     const count = current.partitions.length;
     const replication = Math.min(...current.partitions.map((p) => p.replicas.length));
-    let replicationAfter = replication;
     if (replication < target.replicationFactor) {
       if (target.replicationFactor > brokers) {
         actions.push({
@@ -219,7 +216,6 @@ export function planAgainst(
           to: target.replicationFactor,
           assignments: assignReplicas(current.partitions, target.replicationFactor, cluster.brokers, load),
         });
-        replicationAfter = target.replicationFactor;
       }
     }
     if (count > topic.partitions) {
@@ -233,8 +229,6 @@ export function planAgainst(
     }
     const changes: Record<string, { from: string | undefined; to: string }> = {};
     for (const [name, value] of Object.entries(wanted)) {
-      // min.insync.replicas above the replicas a partition has would refuse every acks=all write.
-      if (name === 'min.insync.replicas' && Number(value) > replicationAfter) continue;
       if (current.config.get(name) !== value) changes[name] = { from: current.config.get(name), to: value };
     }
     if (Object.keys(changes).length > 0) actions.push({ kind: 'alter-config', topic: topic.name, changes });

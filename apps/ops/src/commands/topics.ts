@@ -60,7 +60,7 @@ function describeDurability(plan: TopicPlan, source: string | undefined): string
   }
   for (const { from, to, topics } of lowered) {
     lines.push(
-      `OVERRIDE  ${source}=${replication}: replication factor ${from.replicationFactor} → ${to.replicationFactor}, min.insync.replicas ${from.minInsyncReplicas} → ${to.minInsyncReplicas} on ${topics} topic${topics === 1 ? '' : 's'}, below the catalog: an acknowledged record may be on ${to.minInsyncReplicas === 1 ? 'one broker' : `${to.minInsyncReplicas} brokers`} only (development clusters only)`,
+      `OVERRIDE  ${source}=${replication}: replication factor ${from.replicationFactor} → ${to.replicationFactor} on ${topics} topic${topics === 1 ? '' : 's'}, below the catalog: an acknowledged record may be on ${to.replicationFactor === 1 ? 'one broker' : `${to.replicationFactor} brokers`} only (min.insync.replicas stays ${to.minInsyncReplicas}; Kafka requires at most the replicas there are); development clusters only`,
     );
   }
   return lines;

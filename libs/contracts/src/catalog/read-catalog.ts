@@ -92,8 +92,9 @@ const positive = (value: unknown): value is number => Number.isInteger(value) &&
 
 /**
  * `replication` and `minInsyncReplicas` of `entry` (a topic or the defaults block), each
- * falling back to `fallback`. min.insync.replicas above the replication factor would refuse
- * every `acks=all` write, so it is a problem.
+ * falling back to `fallback`. Kafka requires at most as many in-sync copies as a partition
+ * has replicas, so min.insync.replicas above the replication factor promises what Kafka will
+ * not enforce: a problem.
  */
 function readDurability(
   entry: Record<string, unknown>,
@@ -109,7 +110,7 @@ function readDurability(
   if (problems.length > before) return fallback;
   if ((minInsyncReplicas as number) > (replication as number))
     problems.push(
-      `${where}: minInsyncReplicas ${String(minInsyncReplicas)} is above replication ${String(replication)}: every acks=all write would be refused`,
+      `${where}: minInsyncReplicas ${String(minInsyncReplicas)} is above replication ${String(replication)}: Kafka would require only ${String(replication)} in-sync copies`,
     );
   return { replicationFactor: replication as number, minInsyncReplicas: minInsyncReplicas as number };
 }
