@@ -31,3 +31,4 @@ export { TcpFaultProxy, startTcpProxy } from './faults/tcp-proxy';
 export type { ProxyMode, ProxyStats } from './faults/tcp-proxy';
 export { startKafkaCluster } from './faults/kafka-cluster';
 export type { ClusterBroker, KafkaCluster } from './faults/kafka-cluster';
+export { runKafkaTool } from './faults/kafka-tools';
