@@ -2,7 +2,7 @@
 // production durability is refused with the broker count, the development override is explicit
 // and reported, and a topic whose durability settings drifted is reported and fixed.
 import { TestTopics, testKafka, uniqueName } from '@tideline/testing';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@tideline/messaging';
 import { schemasDir, tl } from './support';
 
 const kafka = testKafka();

@@ -3,7 +3,7 @@
 // apply moves them to 3 replicas / min ISR 2 by partition reassignment, Kafka's own TopicCommand
 // confirms it, and the topics then survive a broker's kill -9 without losing a record.
 import { runKafkaTool, startKafkaCluster, uniqueName, type KafkaCluster } from '@tideline/testing';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@tideline/messaging';
 import { schemasDir, tl } from '../e2e/support';
 
 const RECORDS = 300;
