@@ -31,3 +31,5 @@ export { TcpFaultProxy, startTcpProxy } from './faults/tcp-proxy';
 export type { ProxyMode, ProxyStats } from './faults/tcp-proxy';
 export { startKafkaCluster } from './faults/kafka-cluster';
 export type { ClusterBroker, KafkaCluster } from './faults/kafka-cluster';
+export { startPrivateRegistry } from './faults/registry';
+export type { PrivateRegistry } from './faults/registry';
