@@ -20,7 +20,7 @@ async function flakyApi() {
       if (n === 1) {
         response.writeHead(503, { 'retry-after': '0' }).end('{}');
       } else if (n === 2) {
-        (request.socket as net.Socket).resetAndDestroy();
+        request.socket.resetAndDestroy();
       } else if (n === 3) {
         // No answer: the client's timeout.
       } else {
