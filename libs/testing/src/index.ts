@@ -31,4 +31,8 @@ export { TcpFaultProxy, startTcpProxy } from './faults/tcp-proxy';
 export type { ProxyMode, ProxyStats } from './faults/tcp-proxy';
 export { startKafkaCluster } from './faults/kafka-cluster';
 export type { ClusterBroker, KafkaCluster } from './faults/kafka-cluster';
+export { startPrivateRegistry } from './faults/registry';
+export type { PrivateRegistry } from './faults/registry';
+export { driveOrders } from './faults/load-driver';
+export type { DrivenOrder, LoadOptions, LoadReport } from './faults/load-driver';
 export { runKafkaTool } from './faults/kafka-tools';
