@@ -275,7 +275,7 @@ function kafkaNodeConfig({ id, nodes, dataDir, overrides = {} }) {
 // Apicurio Registry
 
 /** JVM arguments of an Apicurio Registry with kafkasql storage (its state lives in Kafka). */
-function registryArgs(plan, { port, bootstrap, heap = '768m', extra = [] }) {
+function registryArgs(plan, { port, managementPort, bootstrap, heap = '768m', extra = [] }) {
   const jar = apicurioJar(plan.apicurio.home);
   if (!jar)
     throw new StackError(
@@ -290,6 +290,11 @@ function registryArgs(plan, { port, bootstrap, heap = '768m', extra = [] }) {
     '-Dquarkus.log.console.json=false',
     // Health endpoints on the main port instead of a second one on 0.0.0.0:9000.
     '-Dquarkus.management.enabled=false',
+    // Apicurio 3.3 binds the management interface anyway (the setting is fixed at build time):
+    // a second registry on the machine needs a port of its own for it.
+    ...(managementPort === undefined
+      ? []
+      : ['-Dquarkus.management.host=127.0.0.1', `-Dquarkus.management.port=${managementPort}`]),
     '-Dapicurio.storage.kind=kafkasql',
     `-Dapicurio.kafkasql.bootstrap.servers=${bootstrap}`,
     '-Dapicurio.rules.global.compatibility=BACKWARD',

@@ -159,12 +159,17 @@ async function ensureStack() {
     });
     if (code !== 0) throw new StartError(`the local stack did not come up (stack.mjs up exited ${code})`);
   }
+  // The local stack has one broker: its topics get one replica unless TOPIC_REPLICATION says
+  // otherwise (`stack:up -- --brokers 3`: TOPIC_REPLICATION=3). On infrastructure of the user's
+  // own, the catalog's production durability, which a smaller cluster refuses, naming the fix.
+  const env = { ...process.env };
+  if (env.TOPIC_REPLICATION === undefined && !infraConfigured()) env.TOPIC_REPLICATION = '1';
   for (const args of [
     ['topics', 'apply', '--execute'],
     ['schemas', 'register', '--execute'],
   ]) {
     process.stdout.write(`\n$ tideline ${args.join(' ')}\n`);
-    const code = await run(process.execPath, [tideline, ...args], { cwd: root });
+    const code = await run(process.execPath, [tideline, ...args], { cwd: root, env });
     if (code !== 0) throw new StartError(`tideline ${args.join(' ')} exited ${code}`);
   }
   process.stdout.write('\n');

@@ -17,13 +17,13 @@ it('plans, dry-runs and applies topics from a catalog, with the retry and dead-l
   expect(dry.stderr).toBe('');
   expect(dry.code).toBe(0);
   expect(dry.stdout).toContain(
-    `create    ${topic} (2 partitions, cleanup.policy=delete, retention.ms=86400000)`,
+    `create    ${topic} (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=86400000, min.insync.replicas=2, unclean.leader.election.enable=false)`,
   );
   expect(dry.stdout).toContain(
-    `create    ${group}.retry.1 (2 partitions, cleanup.policy=delete, retention.ms=604800000)`,
+    `create    ${group}.retry.1 (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=604800000, min.insync.replicas=2, unclean.leader.election.enable=false)`,
   );
   expect(dry.stdout).toContain(
-    `create    ${group}.dlt (2 partitions, cleanup.policy=delete, retention.ms=2592000000)`,
+    `create    ${group}.dlt (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=2592000000, min.insync.replicas=2, unclean.leader.election.enable=false)`,
   );
   expect(dry.stdout).toContain('dry run: nothing changed');
 

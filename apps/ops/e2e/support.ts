@@ -15,6 +15,7 @@ export const tl = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
       KAFKA_BROKERS: infra.kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: infra.registryUrl,
       DATABASE_URL: infra.databaseUrl,
+      TOPIC_REPLICATION: String(infra.topicReplication),
       ...extraEnv,
     },
     cwd: repoRoot,

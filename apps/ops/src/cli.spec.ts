@@ -62,6 +62,10 @@ describe('tideline CLI (no infrastructure)', () => {
       'tideline: topics plan does not take --group; see tideline topics plan --help\n',
     ],
     [
+      ['topics', 'apply', '--replication', '0'],
+      'tideline: --replication must be a whole number from 1 to 32 (got "0")\n',
+    ],
+    [
       ['groups', 'describe'],
       'tideline: groups describe needs --group G; see tideline groups describe --help\n',
     ],
@@ -116,10 +120,11 @@ describe('tideline CLI (no infrastructure)', () => {
     const { code, stderr } = await run(['topics', 'plan'], {
       KAFKA_BROKERS: 'nope',
       SCHEMA_REGISTRY_URL: 'ftp://x',
+      TOPIC_REPLICATION: 'all',
     });
     expect(code).toBe(1);
     expect(stderr).toBe(
-      'tideline: invalid configuration: KAFKA_BROKERS: each broker must be host:port (got "nope"); SCHEMA_REGISTRY_URL: must be an http(s) URL (got "ftp://x")\n',
+      'tideline: invalid configuration: KAFKA_BROKERS: each broker must be host:port (got "nope"); SCHEMA_REGISTRY_URL: must be an http(s) URL (got "ftp://x"); TOPIC_REPLICATION: must be a whole number from 1 to 32 (got "all")\n',
     );
   });
 

@@ -54,13 +54,13 @@ const commands: Record<string, Command> = {
   'topics plan': {
     summary: 'compare the topic catalog (with retry and dead-letter topics) with the cluster',
     changes: false,
-    options: ['schemas'],
+    options: ['schemas', 'replication'],
     run: (ctx) => topicsPlan(ctx, false),
   },
   'topics apply': {
-    summary: 'create missing topics, add partitions and fix configs to match the catalog',
+    summary: 'create missing topics, add replicas and partitions, fix configs to match the catalog',
     changes: true,
-    options: ['schemas'],
+    options: ['schemas', 'replication'],
     run: (ctx) => topicsPlan(ctx, true),
   },
   'groups list': {

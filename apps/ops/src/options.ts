@@ -10,6 +10,11 @@ export const OPTIONS = {
     value: 'DIR',
     help: 'read topics and schemas from a schemas/ folder instead of the built-in contracts',
   },
+  replication: {
+    type: 'string',
+    value: 'N',
+    help: "development clusters only: at most N replicas per topic instead of the catalog's replication factor (its min.insync.replicas stays; Kafka requires at most the replicas there are); overrides TOPIC_REPLICATION",
+  },
   group: { type: 'string', value: 'G', help: 'the consumer group' },
   topic: { type: 'string', value: 'T', help: 'the topic' },
   to: {

@@ -81,7 +81,9 @@ const order = (orderId: string, lines: [string, number][], currency = 'EUR'): Or
 beforeAll(async () => {
   const admin = kafka.admin();
   await admin.connect();
-  const plan = await planTopics(admin, [...allTopics, ...catalogGroupTopics(allTopics)]);
+  const plan = await planTopics(admin, [...allTopics, ...catalogGroupTopics(allTopics)], {
+    replication: infra.topicReplication,
+  });
   if (plan.changes) await applyTopicPlan(admin, plan);
   await admin.disconnect();
   await registerSchemas(codec, allTopics);

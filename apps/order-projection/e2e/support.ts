@@ -99,7 +99,9 @@ export async function provisionTopicsAndSchemas(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, [...allTopics, ...catalogGroupTopics(allTopics)]);
+    await ensureTopics(admin, [...allTopics, ...catalogGroupTopics(allTopics)], {
+      replication: infra.topicReplication,
+    });
   } finally {
     await admin.disconnect();
   }

@@ -18,5 +18,6 @@ export {
   schemaRegistryUrl,
   sessionTimeoutMs,
   signingVariables,
+  topicReplication,
 } from './variables';
 export type { KafkaSaslMechanism } from './variables';

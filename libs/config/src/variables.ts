@@ -193,3 +193,16 @@ export const host = z.string().trim().min(1, 'must not be empty').default('127.0
  * needless rebalances on a busy machine.
  */
 export const sessionTimeoutMs = integer(30_000, 6_000, 300_000);
+
+/**
+ * TOPIC_REPLICATION: a development override of the catalog's replication factor for `tideline
+ * topics plan|apply` on a cluster with fewer brokers (the one-broker local stack: 1). Unset (or
+ * empty): the catalog's durability, which a small cluster refuses. Never set it for production.
+ */
+export const topicReplication = z
+  .string()
+  .optional()
+  .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()))
+  .refine((raw) => raw === undefined || /^\d+$/.test(raw), 'must be a whole number from 1 to 32')
+  .transform((raw) => (raw === undefined ? undefined : Number(raw)))
+  .refine((n) => n === undefined || (n >= 1 && n <= 32), 'must be a whole number from 1 to 32');

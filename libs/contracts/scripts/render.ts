@@ -118,6 +118,8 @@ export const ${constName}: TopicDescriptor<${topic.schema.name}> = defineTopic<$
   key: '${topic.key}',
   valueSchema: ${topic.schema.name}Schema as unknown as avro.Schema,
   partitions: ${topic.partitions},
+  replicationFactor: ${topic.replicationFactor},
+  minInsyncReplicas: ${topic.minInsyncReplicas},
   cleanup: '${topic.cleanup}',
   retentionMs: ${topic.retentionMs === null ? 'null' : topic.retentionMs},
   owner: '${topic.owner}',

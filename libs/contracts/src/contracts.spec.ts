@@ -34,6 +34,9 @@ describe('generated contracts', () => {
     expect(productUpdatedTopic.cleanup).toBe('compact');
     expect(productUpdatedTopic.retentionMs).toBeNull();
     expect(orderPlacedTopic.retentionMs).toBe(30 * 86_400_000);
+    for (const topic of allTopics) {
+      expect([topic.name, topic.replicationFactor, topic.minInsyncReplicas]).toEqual([topic.name, 3, 2]);
+    }
     expect(Object.isFrozen(orderPlacedTopic)).toBe(true);
   });
 
@@ -53,9 +56,14 @@ describe('generated contracts', () => {
 
   it('load the same descriptors from a schemas/ folder at runtime', () => {
     const loaded = loadTopics(schemasDir);
-    expect(loaded.map((t) => [t.name, t.eventType, t.partitions])).toEqual(
-      allTopics.map((t) => [t.name, t.eventType, t.partitions]),
-    );
+    const settings = (t: (typeof allTopics)[number]) => [
+      t.name,
+      t.eventType,
+      t.partitions,
+      t.replicationFactor,
+      t.minInsyncReplicas,
+    ];
+    expect(loaded.map(settings)).toEqual(allTopics.map(settings));
   });
 });
 
@@ -128,5 +136,46 @@ describe('catalog validation', () => {
       `  - { name: ${name}, key: id, value: a.avsc, partitions: 1, cleanup: delete, retention: 1d, owner: x, consumers: [y] }\n`;
     const dir = withCatalog(`topics:\n${entry('d.one.v1')}${entry('d.two.v1')}`, { 'a.avsc': record });
     expect(() => readCatalog(dir)).toThrow(/n\.A is already the event type of d\.one\.v1/);
+  });
+
+  const record = {
+    type: 'record',
+    name: 'A',
+    namespace: 'n',
+    fields: [{ name: 'f', type: 'string', doc: 'd' }],
+  };
+  const files = { 'a.avsc': record, 'b.avsc': { ...record, name: 'B' } };
+  const topicLine = (name: string, extra = '') =>
+    `  - { name: ${name}, key: id, value: ${name === 'd.one.v1' ? 'a' : 'b'}.avsc, partitions: 1, cleanup: delete, retention: 1d, owner: x, consumers: [y]${extra} }\n`;
+
+  it('gives every topic the defaults block durability, a topic its own where it says so, and production durability without defaults', () => {
+    const withDefaults = withCatalog(
+      `defaults: { replication: 5, minInsyncReplicas: 3 }\ntopics:\n${topicLine('d.one.v1')}${topicLine('d.two.v1', ', replication: 2, minInsyncReplicas: 1')}`,
+      files,
+    );
+    expect(readCatalog(withDefaults).map((t) => [t.replicationFactor, t.minInsyncReplicas])).toEqual([
+      [5, 3],
+      [2, 1],
+    ]);
+    const without = withCatalog(`topics:\n${topicLine('d.one.v1')}`, { 'a.avsc': record });
+    expect(readCatalog(without).map((t) => [t.replicationFactor, t.minInsyncReplicas])).toEqual([[3, 2]]);
+  });
+
+  it('refuses durability that is not a positive whole number, or min.insync.replicas above the replication factor (Kafka would not enforce it)', () => {
+    const dir = withCatalog(
+      `defaults: { replication: 0 }\ntopics:\n${topicLine('d.one.v1', ', replication: 2, minInsyncReplicas: 3')}${topicLine('d.two.v1', ', minInsyncReplicas: two')}`,
+      files,
+    );
+    let caught: unknown;
+    try {
+      readCatalog(dir);
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as CatalogError).problems).toEqual([
+      'catalog.yaml defaults: replication must be a positive whole number',
+      'catalog.yaml topics[0] (d.one.v1): minInsyncReplicas 3 is above replication 2: Kafka would require only 2 in-sync copies',
+      'catalog.yaml topics[1] (d.two.v1): minInsyncReplicas must be a positive whole number',
+    ]);
   });
 });

@@ -17,6 +17,13 @@ export interface TopicDescriptor<Value> {
   /** The avsc Type built from `valueSchema`: the reader type for every record on the topic. */
   readonly valueType: avro.Type;
   readonly partitions: number;
+  /** Copies of each partition on distinct brokers (production: 3). */
+  readonly replicationFactor: number;
+  /**
+   * `min.insync.replicas`: how many copies an `acks=all` write needs before Kafka acknowledges
+   * it (production: 2, so one broker may fail without losing or refusing an acknowledged write).
+   */
+  readonly minInsyncReplicas: number;
   readonly cleanup: CleanupPolicy;
   /** How long records are kept; `null` for forever (and for compacted topics). */
   readonly retentionMs: number | null;
@@ -36,6 +43,8 @@ export interface TopicSpec {
   key: string;
   valueSchema: avro.Schema;
   partitions: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
   cleanup: CleanupPolicy;
   retentionMs: number | null;
   owner: string;

@@ -47,6 +47,7 @@ describe('asyncApiDocument', () => {
       kafka: {
         topic: 'orders.order-placed.v1',
         partitions: 6,
+        replicas: 3,
         topicConfiguration: { 'cleanup.policy': ['delete'], 'retention.ms': 2_592_000_000 },
         bindingVersion: '0.5.0',
       },

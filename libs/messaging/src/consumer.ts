@@ -7,13 +7,7 @@ import { isMessagingError, kafkaUnavailable } from './errors';
 import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
 import { PartitionBlocks, type BlockedPartition } from './blocked-partitions';
 import { describeFailure, failureHeaders, forwardedHeaders, type Failure } from './failure';
-import {
-  defaultRetryPolicy,
-  deadLetterTopicName,
-  groupTopics,
-  retryTopicName,
-  type RetryPolicy,
-} from './group-topics';
+import { defaultRetryPolicy, deadLetterTopicName, retryTopicName, type RetryPolicy } from './group-topics';
 import { HEADER, identityOf, type EventIdentity, type Headers } from './headers';
 import { decodeInboundCached, keyText, readInbound, type ConsumedRecord } from './inbound';
 import {
@@ -33,7 +27,7 @@ import { resetOffsets, type OffsetTarget } from './offsets-admin';
 import { Publisher, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
 import { BatchTransaction } from './transaction';
 import type { RecordSigner } from './signing';
-import { ensureTopics } from './topic-admin';
+import { ensureGroupTopics } from './topic-admin';
 
 /**
  * Where a subscription starts. `committed` (default) continues from the group's committed
@@ -292,12 +286,12 @@ export class TidelineConsumer {
   }
 
   private async provisionGroupTopics(): Promise<void> {
-    const topics = groupTopics(
+    await ensureGroupTopics(
+      this.admin,
       this.options.groupId,
       this.options.subscriptions.map((s) => s.topic),
       this.policy,
     );
-    await ensureTopics(this.admin, topics);
   }
 
   private async applyStartPositions(): Promise<void> {

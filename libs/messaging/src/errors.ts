@@ -31,6 +31,7 @@ export const messagingErrorCodes = {
   TDL_MSG_HEADER_INVALID: { retryable: false },
   TDL_MSG_KEY_INVALID: { retryable: false },
   TDL_MSG_VALUE_MISSING: { retryable: false },
+  TDL_MSG_REASSIGNMENT_INCOMPLETE: { retryable: true },
 } as const;
 
 export type MessagingErrorCode = keyof typeof messagingErrorCodes;

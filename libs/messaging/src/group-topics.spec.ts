@@ -51,14 +51,52 @@ describe('groupTopics', () => {
     expect(groupTopics('g', []).map((t) => t.partitions)).toEqual([1, 1, 1, 1]);
   });
 
+  const production = { replicationFactor: 3, minInsyncReplicas: 2 };
+
+  it('gives them the durability of the most durable topic the group reads, production durability when none says', () => {
+    const durability = (sources: Parameters<typeof groupTopics>[1]) =>
+      groupTopics('g', sources).map((t) => [t.replicationFactor, t.minInsyncReplicas]);
+    expect(
+      durability([
+        { partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 },
+        { partitions: 1, replicationFactor: 3, minInsyncReplicas: 2 },
+      ]),
+    ).toEqual(Array(4).fill([3, 2]));
+    expect(durability([{ partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 }])).toEqual(
+      Array(4).fill([1, 1]),
+    );
+    expect(durability([{ partitions: 1 }])).toEqual(Array(4).fill([3, 2]));
+  });
+
   it('keeps retry records for 7 days and dead letters for 30 days, with delete cleanup and room for 2 MiB records', () => {
     const topics = groupTopics('g', [{ partitions: 1 }]);
     const room = { maxMessageBytes: 2 * 1024 * 1024 };
     expect(topics).toEqual<ManagedTopic[]>([
-      { name: 'g.retry.1', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS, ...room },
-      { name: 'g.retry.2', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS, ...room },
-      { name: 'g.retry.3', partitions: 1, cleanup: 'delete', retentionMs: 7 * DAY_MS, ...room },
-      { name: 'g.dlt', partitions: 1, cleanup: 'delete', retentionMs: 30 * DAY_MS, ...room },
+      {
+        name: 'g.retry.1',
+        partitions: 1,
+        ...production,
+        cleanup: 'delete',
+        retentionMs: 7 * DAY_MS,
+        ...room,
+      },
+      {
+        name: 'g.retry.2',
+        partitions: 1,
+        ...production,
+        cleanup: 'delete',
+        retentionMs: 7 * DAY_MS,
+        ...room,
+      },
+      {
+        name: 'g.retry.3',
+        partitions: 1,
+        ...production,
+        cleanup: 'delete',
+        retentionMs: 7 * DAY_MS,
+        ...room,
+      },
+      { name: 'g.dlt', partitions: 1, ...production, cleanup: 'delete', retentionMs: 30 * DAY_MS, ...room },
     ]);
     expect(desiredConfig(topics[3]!)['max.message.bytes']).toBe(String(2 * 1024 * 1024));
   });

@@ -3,11 +3,19 @@ import type { TopicDescriptor } from '@tideline/contracts';
 /** What topic provisioning needs to know about a topic (catalog topics and group topics alike). */
 export type ManagedTopic = Pick<
   TopicDescriptor<unknown>,
-  'name' | 'partitions' | 'cleanup' | 'retentionMs'
+  'name' | 'partitions' | 'cleanup' | 'retentionMs' | 'replicationFactor' | 'minInsyncReplicas'
 > & {
   /** max.message.bytes, when the topic needs more than the broker's default. */
   maxMessageBytes?: number;
 };
+
+/** A topic a group reads, as far as its retry and dead-letter topics are sized from it. */
+export type GroupSource = Pick<ManagedTopic, 'partitions'> &
+  Partial<Pick<ManagedTopic, 'replicationFactor' | 'minInsyncReplicas'>>;
+
+/** Production durability (schemas/catalog.yaml's defaults), for a group whose sources do not say. */
+const DEFAULT_REPLICATION_FACTOR = 3;
+const DEFAULT_MIN_INSYNC_REPLICAS = 2;
 
 export interface RetryPolicy {
   /** Delay before each retry; one retry topic per entry. Default 1 s, 10 s, 60 s. */
@@ -39,18 +47,28 @@ export function deadLetterTopicName(groupId: string): string {
 
 /**
  * The retry and dead-letter topics of a consumer group. They have as many partitions as
- * the widest topic the group reads (records keep their key, so per-key order holds).
+ * the widest topic the group reads (records keep their key, so per-key order holds), and
+ * the durability of its most durable one: they hold the same records.
  */
 export function groupTopics(
   groupId: string,
-  sourceTopics: readonly Pick<ManagedTopic, 'partitions'>[],
+  sourceTopics: readonly GroupSource[],
   policy: RetryPolicy = defaultRetryPolicy,
 ): ManagedTopic[] {
   const partitions = Math.max(1, ...sourceTopics.map((t) => t.partitions));
+  const strongest = (pick: (t: GroupSource) => number | undefined, fallback: number) => {
+    const known = sourceTopics.map(pick).filter((n): n is number => n !== undefined);
+    return known.length > 0 ? Math.max(...known) : fallback;
+  };
+  const durability = {
+    replicationFactor: strongest((t) => t.replicationFactor, DEFAULT_REPLICATION_FACTOR),
+    minInsyncReplicas: strongest((t) => t.minInsyncReplicas, DEFAULT_MIN_INSYNC_REPLICAS),
+  };
   return [
     ...policy.delaysMs.map((_, index) => ({
       name: retryTopicName(groupId, index + 1),
       partitions,
+      ...durability,
       cleanup: 'delete' as const,
       retentionMs: RETRY_RETENTION_MS,
       maxMessageBytes: GROUP_TOPIC_MAX_MESSAGE_BYTES,
@@ -58,6 +76,7 @@ export function groupTopics(
     {
       name: deadLetterTopicName(groupId),
       partitions,
+      ...durability,
       cleanup: 'delete' as const,
       retentionMs: DEAD_LETTER_RETENTION_MS,
       maxMessageBytes: GROUP_TOPIC_MAX_MESSAGE_BYTES,

@@ -8,8 +8,17 @@ export { backwardProblems, checkSchemas, registerSchemas } from './schema-admin'
 export type { SchemaCheck, SchemaCheckStatus, SchemaRegistration } from './schema-admin';
 export { diffSchemas, renderType, schemaFieldChanges } from './schema-diff';
 export type { FieldChange, SchemaDiff } from './schema-diff';
-export { applyTopicPlan, desiredConfig, ensureTopics, planTopics } from './topic-admin';
-export type { TopicAction, TopicPlan } from './topic-admin';
+export {
+  applyTopicPlan,
+  desiredConfig,
+  ensureGroupTopics,
+  ensureTopics,
+  planTopics,
+  topicDurability,
+} from './topic-admin';
+export type { ApplyOptions, DurabilityReport, PlanOptions, TopicAction, TopicPlan } from './topic-admin';
+export { lowerDurability } from './topic-plan';
+export type { Durability } from './topic-plan';
 export {
   groupLag,
   listConsumerGroups,
@@ -57,7 +66,7 @@ export {
   groupTopics,
   retryTopicName,
 } from './group-topics';
-export type { ManagedTopic, RetryPolicy } from './group-topics';
+export type { GroupSource, ManagedTopic, RetryPolicy } from './group-topics';
 export {
   AVRO_CONTENT_TYPE,
   FAILURE_HEADERS,

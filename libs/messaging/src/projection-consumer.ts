@@ -8,7 +8,7 @@ import { isMessagingError, kafkaUnavailable } from './errors';
 import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
 import { PartitionBlocks, type BlockedPartition } from './blocked-partitions';
 import { describeFailure, failureHeaders, forwardedHeaders } from './failure';
-import { deadLetterTopicName, groupTopics } from './group-topics';
+import { deadLetterTopicName } from './group-topics';
 import { HEADER, identityOf, readHeaders, type EventIdentity, type Headers } from './headers';
 import { decodeInboundCached, keyText, readInbound, type ConsumedRecord } from './inbound';
 import {
@@ -27,7 +27,7 @@ import { LagMonitor, type LagSnapshot, type OwnPositions } from './lag-monitor';
 import { silentLogger, type Logger } from './log';
 import { Publisher } from './publisher';
 import type { RecordSigner } from './signing';
-import { ensureTopics } from './topic-admin';
+import { ensureGroupTopics } from './topic-admin';
 
 /** One decoded, verified record as a projection applies it. */
 export interface ProjectionRecord<Value = unknown> extends EventIdentity {
@@ -288,10 +288,7 @@ export class ProjectionConsumer {
     try {
       await this.admin.connect();
       if (this.options.provisionTopics ?? true) {
-        await ensureTopics(
-          this.admin,
-          groupTopics(this.options.groupId, this.options.topics, { delaysMs: [] }),
-        );
+        await ensureGroupTopics(this.admin, this.options.groupId, this.options.topics, { delaysMs: [] });
       }
       await this.lagMonitor.start();
       // Best effort: without it the first batch of each partition still seeks to the store.

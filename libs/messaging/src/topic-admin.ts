@@ -1,127 +1,175 @@
 import type { Admin } from 'kafkajs';
 import { MessagingError, kafkaUnavailable } from './errors';
-import type { ManagedTopic } from './group-topics';
+import { groupTopics, type GroupSource, type ManagedTopic, type RetryPolicy } from './group-topics';
+import {
+  planAgainst,
+  type ClusterSnapshot,
+  type ClusterTopic,
+  type Durability,
+  type PlanOptions,
+  type TopicAction,
+  type TopicPlan,
+} from './topic-plan';
 
-/** The topic-level configs Tideline manages; anything else on a topic is left alone. */
-export function desiredConfig(topic: ManagedTopic): Record<string, string> {
-  return {
-    'cleanup.policy': topic.cleanup,
-    'retention.ms':
-      topic.cleanup === 'compact' || topic.retentionMs === null ? '-1' : String(topic.retentionMs),
-    ...(topic.maxMessageBytes === undefined ? {} : { 'max.message.bytes': String(topic.maxMessageBytes) }),
-  };
-}
+export { desiredConfig } from './topic-plan';
+export type { DurabilityReport, PlanOptions, TopicAction, TopicPlan } from './topic-plan';
 
-export type TopicAction =
-  | { kind: 'create'; topic: string; partitions: number; config: Record<string, string> }
-  | { kind: 'add-partitions'; topic: string; from: number; to: number }
-  | { kind: 'alter-config'; topic: string; changes: Record<string, { from: string | undefined; to: string }> }
-  | { kind: 'conflict'; topic: string; reason: string }
-  | { kind: 'in-sync'; topic: string };
+const TOPIC = 2; // ConfigResourceTypes.TOPIC
+const DYNAMIC_TOPIC_CONFIG = 1; // ConfigSource
 
-export interface TopicPlan {
-  actions: TopicAction[];
-  /** True when applying would change something. */
-  changes: boolean;
-  /** Differences that cannot be applied in place (e.g. fewer partitions). */
-  conflicts: TopicAction[];
+/** The cluster's live brokers, and the partitions and configs of those of `names` that exist. */
+async function snapshot(admin: Admin, names: readonly string[]): Promise<ClusterSnapshot> {
+  const existing = new Set(await admin.listTopics());
+  const present = [...new Set(names)].filter((name) => existing.has(name));
+  const { brokers } = await admin.describeCluster();
+  if (present.length === 0) return { brokers: brokers.map((b) => b.nodeId), topics: new Map() };
+  const metadata = await admin.fetchTopicMetadata({ topics: present });
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((name) => ({ type: TOPIC, name })),
+  });
+  const configs = new Map(
+    described.resources.map((r) => [
+      r.resourceName,
+      new Map(r.configEntries.map((e) => [e.configName, e.configValue])),
+    ]),
+  );
+  const topics = new Map<string, ClusterTopic>(
+    metadata.topics.map((t) => [
+      t.name,
+      {
+        partitions: t.partitions.map((p) => ({ partition: p.partitionId, replicas: p.replicas, isr: p.isr })),
+        config: configs.get(t.name) ?? new Map(),
+      },
+    ]),
+  );
+  return { brokers: brokers.map((b) => b.nodeId), topics };
 }
 
 /** Compares the catalog's topics with the cluster. Changes nothing. */
-export async function planTopics(admin: Admin, topics: readonly ManagedTopic[]): Promise<TopicPlan> {
+export async function planTopics(
+  admin: Admin,
+  topics: readonly ManagedTopic[],
+  options: PlanOptions = {},
+): Promise<TopicPlan> {
   try {
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((topic) => existing.has(topic.name));
-    const metadata =
-      present.length > 0
-        ? await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) })
-        : { topics: [] };
-    const partitionCounts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
-    const described =
-      present.length > 0
-        ? await admin.describeConfigs({
-            includeSynonyms: false,
-            resources: present.map((t) => ({ type: 2 /* ConfigResourceTypes.TOPIC */, name: t.name })),
-          })
-        : { resources: [] };
-    const configs = new Map(
-      described.resources.map((r) => [
-        r.resourceName,
-        new Map(r.configEntries.map((e) => [e.configName, e.configValue])),
-      ]),
+    return planAgainst(
+      await snapshot(
+        admin,
+        topics.map((t) => t.name),
+      ),
+      topics,
+      options,
     );
-
-    const actions: TopicAction[] = [];
-    for (const topic of topics) {
-      const wanted = desiredConfig(topic);
-      if (!existing.has(topic.name)) {
-        actions.push({ kind: 'create', topic: topic.name, partitions: topic.partitions, config: wanted });
-        continue;
-      }
-      const count = partitionCounts.get(topic.name) ?? 0;
-      if (count > topic.partitions) {
-        actions.push({
-          kind: 'conflict',
-          topic: topic.name,
-          reason: `has ${count} partitions, the catalog says ${topic.partitions}; Kafka cannot remove partitions`,
-        });
-      } else if (count < topic.partitions) {
-        actions.push({ kind: 'add-partitions', topic: topic.name, from: count, to: topic.partitions });
-      }
-      const current = configs.get(topic.name) ?? new Map<string, string>();
-      const changes: Record<string, { from: string | undefined; to: string }> = {};
-      for (const [name, value] of Object.entries(wanted)) {
-        if (current.get(name) !== value) changes[name] = { from: current.get(name), to: value };
-      }
-      if (Object.keys(changes).length > 0) actions.push({ kind: 'alter-config', topic: topic.name, changes });
-      if (count === topic.partitions && Object.keys(changes).length === 0)
-        actions.push({ kind: 'in-sync', topic: topic.name });
-    }
-    const conflicts = actions.filter((a) => a.kind === 'conflict');
-    return {
-      actions,
-      conflicts,
-      changes: actions.some((a) => a.kind !== 'in-sync' && a.kind !== 'conflict'),
-    };
   } catch (error) {
     throw kafkaUnavailable(error);
   }
 }
 
-/** Applies a plan made by planTopics. Refuses a plan with conflicts. */
-export async function applyTopicPlan(admin: Admin, plan: TopicPlan): Promise<void> {
+export interface ApplyOptions {
+  /** How long to wait for new replicas to catch up (default 10 minutes). */
+  reassignmentTimeoutMs?: number;
+  /** Called while new replicas catch up, with the partitions still copying. */
+  onReassignment?: (pending: { topic: string; partition: number }[]) => void;
+}
+
+function byKind<K extends TopicAction['kind']>(
+  plan: TopicPlan,
+  kind: K,
+): Extract<TopicAction, { kind: K }>[] {
+  return plan.actions.filter((a): a is Extract<TopicAction, { kind: K }> => a.kind === kind);
+}
+
+/**
+ * Waits until every reassigned partition has exactly its new replicas, all in sync. The
+ * copy runs in Kafka; a timeout leaves it running there.
+ */
+async function awaitReplicas(
+  admin: Admin,
+  moves: Extract<TopicAction, { kind: 'add-replicas' }>[],
+  { reassignmentTimeoutMs = 600_000, onReassignment }: ApplyOptions,
+): Promise<void> {
+  const deadline = Date.now() + reassignmentTimeoutMs;
+  for (;;) {
+    const metadata = await admin.fetchTopicMetadata({ topics: moves.map((m) => m.topic) });
+    const pending = moves.flatMap((move) => {
+      const partitions = metadata.topics.find((t) => t.name === move.topic)?.partitions ?? [];
+      return move.assignments
+        .filter(({ partition, replicas }) => {
+          const state = partitions.find((p) => p.partitionId === partition);
+          return (
+            state === undefined ||
+            state.replicas.length !== replicas.length ||
+            replicas.some((r) => !state.replicas.includes(r) || !state.isr.includes(r))
+          );
+        })
+        .map(({ partition }) => ({ topic: move.topic, partition }));
+    });
+    if (pending.length === 0) return;
+    onReassignment?.(pending);
+    if (Date.now() > deadline) {
+      throw new MessagingError(
+        'TDL_MSG_REASSIGNMENT_INCOMPLETE',
+        `new replicas of ${pending.length} partition(s) (${pending
+          .slice(0, 5)
+          .map((p) => `${p.topic}-${p.partition}`)
+          .join(
+            ', ',
+          )}${pending.length > 5 ? ', …' : ''}) are not in sync after ${Math.round(reassignmentTimeoutMs / 1000)} s; Kafka goes on copying: run \`tideline topics apply --execute\` again later`,
+        { details: { pending } },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * Applies a plan made by planTopics. Refuses a plan with conflicts. New replicas come first
+ * (a partition reassignment, waited for until they are in sync), so min.insync.replicas is
+ * raised only once the copies exist and new partitions get the raised replication factor.
+ */
+export async function applyTopicPlan(
+  admin: Admin,
+  plan: TopicPlan,
+  options: ApplyOptions = {},
+): Promise<void> {
   if (plan.conflicts.length > 0) {
     const reasons = plan.conflicts.map((c) => (c.kind === 'conflict' ? `${c.topic} ${c.reason}` : c.topic));
     throw new MessagingError('TDL_MSG_TOPIC_CONFLICT', `cannot apply the topic plan: ${reasons.join('; ')}`);
   }
   try {
-    const creates = plan.actions.flatMap((a) => (a.kind === 'create' ? [a] : []));
+    const creates = byKind(plan, 'create');
     if (creates.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
         topics: creates.map((a) => ({
           topic: a.topic,
           numPartitions: a.partitions,
+          replicationFactor: a.replicationFactor,
           configEntries: Object.entries(a.config).map(([name, value]) => ({ name, value })),
         })),
       });
     }
-    const growth = plan.actions.flatMap((a) => (a.kind === 'add-partitions' ? [a] : []));
+    const moves = byKind(plan, 'add-replicas');
+    if (moves.length > 0) {
+      await admin.alterPartitionReassignments({
+        topics: moves.map((m) => ({ topic: m.topic, partitionAssignment: m.assignments })),
+      });
+      await awaitReplicas(admin, moves, options);
+    }
+    const growth = byKind(plan, 'add-partitions');
     if (growth.length > 0) {
       await admin.createPartitions({ topicPartitions: growth.map((a) => ({ topic: a.topic, count: a.to })) });
     }
-    const alters = plan.actions.flatMap((a) => (a.kind === 'alter-config' ? [a] : []));
-    for (const alter of alters) {
+    for (const alter of byKind(plan, 'alter-config')) {
       // Non-incremental alterConfigs replaces the topic's whole override set: send the full desired set.
       const current = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: 2, name: alter.topic }],
+        resources: [{ type: TOPIC, name: alter.topic }],
       });
       const overrides = Object.fromEntries(
         (current.resources[0]?.configEntries ?? [])
-          .filter(
-            (e) => !e.isDefault && !e.readOnly && (e.configSource as number) === 1 /* DYNAMIC_TOPIC_CONFIG */,
-          )
+          .filter((e) => !e.isDefault && !e.readOnly && (e.configSource as number) === DYNAMIC_TOPIC_CONFIG)
           .map((e) => [e.configName, e.configValue]),
       );
       for (const [name, change] of Object.entries(alter.changes)) overrides[name] = change.to;
@@ -129,7 +177,7 @@ export async function applyTopicPlan(admin: Admin, plan: TopicPlan): Promise<voi
         validateOnly: false,
         resources: [
           {
-            type: 2,
+            type: TOPIC,
             name: alter.topic,
             configEntries: Object.entries(overrides).map(([name, value]) => ({ name, value })),
           },
@@ -142,23 +190,102 @@ export async function applyTopicPlan(admin: Admin, plan: TopicPlan): Promise<voi
 }
 
 /**
- * Creates or fixes `topics` until the cluster matches (conflicts left alone), retrying a
- * few times: right after a creation the cluster's metadata can lag ("does not host this
- * topic-partition"), and several instances starting at once race to create the same topics.
+ * What a service may fix on its own at start: missing topics, partitions and configs. Moving
+ * replicas is left to `tideline topics apply` (an operator's step, reported by `topics plan`),
+ * and so is raising min.insync.replicas of a topic that waits for them: while new replicas copy,
+ * Kafka counts them in the partition's replicas, so a higher min ISR would refuse acks=all
+ * writes until they are in sync (apply raises it once they are).
+ */
+function serviceShare(plan: TopicPlan): TopicPlan {
+  const waiting = new Set(byKind(plan, 'add-replicas').map((a) => a.topic));
+  const actions = plan.actions.flatMap((action): TopicAction[] => {
+    if (action.kind === 'add-replicas') return [];
+    if (action.kind !== 'alter-config' || !waiting.has(action.topic)) return [action];
+    const { 'min.insync.replicas': _waits, ...changes } = action.changes;
+    return Object.keys(changes).length > 0 ? [{ ...action, changes }] : [];
+  });
+  return { ...plan, actions, conflicts: [] };
+}
+
+/**
+ * Creates or fixes `topics` until the cluster matches (conflicts on existing topics left
+ * alone), retrying a few times: right after a creation the cluster's metadata can lag ("does
+ * not host this topic-partition"), and several instances starting at once race to create the
+ * same topics. A topic that cannot be created (too few brokers) is an error.
  */
 export async function ensureTopics(
   admin: Admin,
   topics: readonly ManagedTopic[],
-  { attempts = 5, backoffMs = 500 }: { attempts?: number; backoffMs?: number } = {},
+  {
+    attempts = 5,
+    backoffMs = 500,
+    replication,
+  }: { attempts?: number; backoffMs?: number } & PlanOptions = {},
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const plan = await planTopics(admin, topics);
-      if (plan.changes) await applyTopicPlan(admin, { ...plan, conflicts: [] });
+      const plan = await planTopics(admin, topics, { replication });
+      const missing = plan.conflicts.filter((c) => c.kind === 'conflict' && c.missing);
+      if (missing.length > 0) {
+        throw new MessagingError(
+          'TDL_MSG_TOPIC_CONFLICT',
+          missing.map((c) => (c.kind === 'conflict' ? `${c.topic} ${c.reason}` : c.topic)).join('; '),
+        );
+      }
+      const share = serviceShare(plan);
+      if (share.actions.some((a) => a.kind !== 'in-sync' && a.kind !== 'conflict'))
+        await applyTopicPlan(admin, share);
       return;
     } catch (error) {
       if (attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, backoffMs * attempt));
     }
   }
+}
+
+/** The replication factor (fewest replicas of a partition) and min.insync.replicas of each existing topic of `names`. */
+export async function topicDurability(
+  admin: Admin,
+  names: readonly string[],
+): Promise<Map<string, Durability>> {
+  try {
+    const { topics } = await snapshot(admin, names);
+    return new Map(
+      [...topics].map(([name, topic]) => [
+        name,
+        {
+          replicationFactor: Math.min(...topic.partitions.map((p) => p.replicas.length)),
+          minInsyncReplicas: Number(topic.config.get('min.insync.replicas') ?? 1),
+        },
+      ]),
+    );
+  } catch (error) {
+    throw kafkaUnavailable(error);
+  }
+}
+
+/**
+ * Provisions a consumer group's retry and dead-letter topics with the durability its source
+ * topics have on the cluster (they hold the same records): as `tideline topics apply` made
+ * them, with or without a development override, so a service needs no setting of its own.
+ * A source that does not exist yet counts with the catalog's durability.
+ */
+export async function ensureGroupTopics(
+  admin: Admin,
+  groupId: string,
+  sources: readonly (GroupSource & { name: string })[],
+  policy?: RetryPolicy,
+): Promise<void> {
+  const actual = await topicDurability(
+    admin,
+    sources.map((s) => s.name),
+  );
+  await ensureTopics(
+    admin,
+    groupTopics(
+      groupId,
+      sources.map((source) => ({ ...source, ...actual.get(source.name) })),
+      policy,
+    ),
+  );
 }

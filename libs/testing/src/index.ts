@@ -33,3 +33,8 @@ export { startKafkaCluster } from './faults/kafka-cluster';
 export type { ClusterBroker, KafkaCluster } from './faults/kafka-cluster';
 export { chromiumArgs, chromiumExecutable } from './browser';
 export type { ChromiumBinary } from './browser';
+export { startPrivateRegistry } from './faults/registry';
+export type { PrivateRegistry } from './faults/registry';
+export { driveOrders } from './faults/load-driver';
+export type { DrivenOrder, LoadOptions, LoadReport } from './faults/load-driver';
+export { runKafkaTool } from './faults/kafka-tools';

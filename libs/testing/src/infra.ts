@@ -1,20 +1,29 @@
 import net from 'node:net';
-import { databaseUrl, infrastructureVariables, loadConfig } from '@tideline/config';
+import { databaseUrl, infrastructureVariables, loadConfig, topicReplication } from '@tideline/config';
 
 /** Where the integration tests find Kafka, the registry and PostgreSQL. */
 export interface TestInfra {
   kafkaBrokers: string[];
   registryUrl: string;
   databaseUrl: string;
+  /**
+   * The development override tests provision the catalog's topics with (TOPIC_REPLICATION,
+   * default 1): the stacks tests run on (local stack, compose, testcontainers) have one broker.
+   */
+  topicReplication: number;
 }
 
 /** Reads KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL the way the services do; defaults are the local stack. */
 export function testInfra(env: NodeJS.ProcessEnv = process.env): TestInfra {
-  const config = loadConfig({ ...infrastructureVariables, DATABASE_URL: databaseUrl }, env);
+  const config = loadConfig(
+    { ...infrastructureVariables, DATABASE_URL: databaseUrl, TOPIC_REPLICATION: topicReplication },
+    env,
+  );
   return {
     kafkaBrokers: [...config.KAFKA_BROKERS],
     registryUrl: config.SCHEMA_REGISTRY_URL,
     databaseUrl: config.DATABASE_URL,
+    topicReplication: config.TOPIC_REPLICATION ?? 1,
   };
 }
 

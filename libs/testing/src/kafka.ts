@@ -19,6 +19,8 @@ export function isolatedTopic<Value>(
     key: topic.key,
     valueSchema: (overrides.valueSchema ?? topic.valueSchema) as TopicDescriptor<Value>['valueSchema'],
     partitions: topic.partitions,
+    replicationFactor: topic.replicationFactor,
+    minInsyncReplicas: topic.minInsyncReplicas,
     cleanup: topic.cleanup,
     retentionMs: topic.retentionMs,
     owner: topic.owner,

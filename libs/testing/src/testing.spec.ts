@@ -14,7 +14,9 @@ describe('test harness', () => {
       kafkaBrokers: ['127.0.0.1:9092'],
       registryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/tideline',
+      topicReplication: 1,
     });
+    expect(testInfra({ TOPIC_REPLICATION: '3' }).topicReplication).toBe(3);
     expect(
       testInfra({ KAFKA_BROKERS: 'a:1, b:2', SCHEMA_REGISTRY_URL: 'http://r/api/' }).kafkaBrokers,
     ).toEqual(['a:1', 'b:2']);

@@ -9,6 +9,7 @@ import {
   checkManifests,
   findRenderer,
   parseResources,
+  podTemplate,
   render,
   validateSchemas,
   type Renderer,
@@ -74,6 +75,22 @@ describe('k8s/ overlays', () => {
       .map((r) => r.spec?.scaleTargetRef?.name);
     expect(scaled).toEqual(expect.arrayContaining(['order-processor', 'order-projection']));
     expect(resources.filter((r) => r.kind === 'PodMonitor')).toHaveLength(1);
+  });
+
+  it("prod keeps the catalog's durability; dev provisions its one-broker Kafka with the explicit override", () => {
+    const overrides = (overlay: string) =>
+      parseResources(render(renderer, path.join(overlaysDir, overlay))).flatMap((resource) => {
+        const spec = podTemplate(resource)?.spec;
+        return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].flatMap((container) =>
+          (container.env ?? [])
+            .filter((variable) => variable.name === 'TOPIC_REPLICATION')
+            .map(
+              (variable) => `${resource.kind}/${resource.metadata.name} ${container.name}=${variable.value}`,
+            ),
+        );
+      });
+    expect(overrides('prod')).toEqual([]);
+    expect(overrides('dev')).toEqual(['Job/tideline-provision topics=1']);
   });
 });
 

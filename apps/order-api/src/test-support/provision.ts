@@ -15,7 +15,7 @@ export async function provisionProducedTopics(): Promise<void> {
   }).admin();
   await admin.connect();
   try {
-    const plan = await planTopics(admin, [...producedTopics]);
+    const plan = await planTopics(admin, [...producedTopics], { replication: infra.topicReplication });
     if (plan.conflicts.length > 0) throw new Error(`topic conflicts: ${JSON.stringify(plan.conflicts)}`);
     if (plan.changes) await applyTopicPlan(admin, plan);
   } finally {

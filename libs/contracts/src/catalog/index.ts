@@ -2,8 +2,8 @@
 import { defineTopic, type TopicDescriptor } from '../topic';
 import { readCatalog } from './read-catalog';
 
-export { CatalogError, parseRetention, readCatalog } from './read-catalog';
-export type { AvroField, AvroRecordSchema, CatalogTopic } from './read-catalog';
+export { CatalogError, parseRetention, PRODUCTION_DURABILITY, readCatalog } from './read-catalog';
+export type { AvroField, AvroRecordSchema, CatalogTopic, Durability } from './read-catalog';
 
 /** Topic descriptors built from a schemas/ folder instead of the generated contracts. */
 export function loadTopics(schemasDir: string): TopicDescriptor<unknown>[] {
@@ -13,6 +13,8 @@ export function loadTopics(schemasDir: string): TopicDescriptor<unknown>[] {
       key: topic.key,
       valueSchema: topic.schema as unknown as TopicDescriptor<unknown>['valueSchema'],
       partitions: topic.partitions,
+      replicationFactor: topic.replicationFactor,
+      minInsyncReplicas: topic.minInsyncReplicas,
       cleanup: topic.cleanup,
       retentionMs: topic.retentionMs,
       owner: topic.owner,

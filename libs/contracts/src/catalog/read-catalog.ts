@@ -11,11 +11,28 @@ export interface CatalogTopic {
   valueFile: string;
   schema: AvroRecordSchema;
   partitions: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
   cleanup: 'delete' | 'compact';
   retentionMs: number | null;
   owner: string;
   consumers: string[];
 }
+
+/** A topic's durability: copies of each partition, and how many an `acks=all` write needs. */
+export interface Durability {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+}
+
+/**
+ * What a catalog without a `defaults` block gets: production durability. A cluster with fewer
+ * brokers needs an explicit, visible override (`tideline topics apply --replication N`).
+ */
+export const PRODUCTION_DURABILITY: Readonly<Durability> = Object.freeze({
+  replicationFactor: 3,
+  minInsyncReplicas: 2,
+});
 
 export interface AvroRecordSchema {
   type: 'record';
@@ -71,11 +88,46 @@ function checkDocs(schema: unknown, where: string, problems: string[]): void {
   if (node['type'] === 'map') checkDocs(node['values'], where, problems);
 }
 
+const positive = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1;
+
+/**
+ * `replication` and `minInsyncReplicas` of `entry` (a topic or the defaults block), each
+ * falling back to `fallback`. Kafka requires at most as many in-sync copies as a partition
+ * has replicas, so min.insync.replicas above the replication factor promises what Kafka will
+ * not enforce: a problem.
+ */
+function readDurability(
+  entry: Record<string, unknown>,
+  fallback: Durability,
+  where: string,
+  problems: string[],
+): Durability {
+  const { replication = fallback.replicationFactor, minInsyncReplicas = fallback.minInsyncReplicas } = entry;
+  const before = problems.length;
+  if (!positive(replication)) problems.push(`${where}: replication must be a positive whole number`);
+  if (!positive(minInsyncReplicas))
+    problems.push(`${where}: minInsyncReplicas must be a positive whole number`);
+  if (problems.length > before) return fallback;
+  if ((minInsyncReplicas as number) > (replication as number))
+    problems.push(
+      `${where}: minInsyncReplicas ${String(minInsyncReplicas)} is above replication ${String(replication)}: Kafka would require only ${String(replication)} in-sync copies`,
+    );
+  return { replicationFactor: replication as number, minInsyncReplicas: minInsyncReplicas as number };
+}
+
 export function readCatalog(schemasDir: string): CatalogTopic[] {
   const problems: string[] = [];
   const catalogFile = path.join(schemasDir, 'catalog.yaml');
-  const raw = parse(fs.readFileSync(catalogFile, 'utf8')) as { topics?: unknown } | null;
+  const raw = parse(fs.readFileSync(catalogFile, 'utf8')) as { topics?: unknown; defaults?: unknown } | null;
   if (!raw || !Array.isArray(raw.topics)) throw new CatalogError([`${catalogFile}: needs a "topics" list`]);
+  if (raw.defaults !== undefined && (raw.defaults === null || typeof raw.defaults !== 'object'))
+    throw new CatalogError([`${catalogFile}: defaults must be a mapping (replication, minInsyncReplicas)`]);
+  const defaults = readDurability(
+    (raw.defaults ?? {}) as Record<string, unknown>,
+    PRODUCTION_DURABILITY,
+    'catalog.yaml defaults',
+    problems,
+  );
 
   const topics: CatalogTopic[] = [];
   const seenNames = new Set<string>();
@@ -92,8 +144,8 @@ export function readCatalog(schemasDir: string): CatalogTopic[] {
     if (typeof entry['key'] !== 'string' || entry['key'] === '')
       problems.push(`${where}: key must name the entity id`);
     const partitions = entry['partitions'];
-    if (!Number.isInteger(partitions) || (partitions as number) < 1)
-      problems.push(`${where}: partitions must be a positive whole number`);
+    if (!positive(partitions)) problems.push(`${where}: partitions must be a positive whole number`);
+    const durability = readDurability(entry, defaults, where, problems);
     const cleanup = entry['cleanup'];
     if (cleanup !== 'delete' && cleanup !== 'compact')
       problems.push(`${where}: cleanup must be delete or compact`);
@@ -154,6 +206,7 @@ export function readCatalog(schemasDir: string): CatalogTopic[] {
         valueFile: valueFile as string,
         schema,
         partitions: partitions as number,
+        ...durability,
         cleanup: cleanup as 'delete' | 'compact',
         retentionMs,
         owner: entry['owner'] as string,

@@ -3,7 +3,14 @@ import path from 'node:path';
 import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import { freePort } from '../infra';
 import { eventually } from '../poll';
-import { makeTempDir, removeTempDir, spawnOwned, tailOf, type OwnedProcess } from './processes';
+import {
+  makeTempDir,
+  removeTempDir,
+  spawnOwned,
+  tailOf,
+  waitUntilAnswers,
+  type OwnedProcess,
+} from './processes';
 import { runtime, stackPlan } from './stack-runtime';
 import { TcpFaultProxy } from './tcp-proxy';
 
@@ -108,14 +115,11 @@ export async function startKafkaCluster({
   };
 
   const ready = (node: Node, brokers: number) =>
-    eventually(
-      `broker ${node.broker.id} to answer metadata with ${brokers} brokers`,
-      async () => {
-        if (!node.process?.alive())
-          throw new Error(`broker ${node.broker.id} exited:\n${tailOf(node.broker.logFile)}`);
-        return (await answersMetadata(`127.0.0.1:${node.broker.port}`, brokers)) ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 500 },
+    waitUntilAnswers(
+      node.process!,
+      `broker ${node.broker.id} answering metadata with ${brokers} brokers`,
+      () => answersMetadata(`127.0.0.1:${node.broker.port}`, brokers),
+      { logFile: node.broker.logFile, timeoutMs, intervalMs: 500 },
     );
 
   try {

@@ -3,8 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../infra';
-import { eventually } from '../poll';
-import { makeTempDir, removeTempDir, spawnOwned, tailOf, userIds, type OwnedProcess } from './processes';
+import {
+  makeTempDir,
+  removeTempDir,
+  spawnOwned,
+  userIds,
+  waitUntilAnswers,
+  type OwnedProcess,
+} from './processes';
 
 /** A PostgreSQL cluster of a test's own, to kill and restart (never the machine's shared one). */
 export interface PrivatePostgres {
@@ -99,15 +105,10 @@ export async function startPrivatePostgres({
       ...(user ? { user } : {}),
     });
     server = started;
-    await eventually(
-      `private PostgreSQL on port ${port} to answer`,
-      async () => {
-        if (!started.alive()) throw new Error(`postgres exited:\n${tailOf(logFile)}`);
-        return (await answers(adminUrl)) ? true : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${tailOf(logFile)}`);
+    await waitUntilAnswers(started, `private PostgreSQL on port ${port}`, () => answers(adminUrl), {
+      logFile,
+      timeoutMs: 60_000,
+      intervalMs: 200,
     });
   };
 

@@ -119,3 +119,34 @@ export function tailOf(file: string, lines = 20): string {
     return '(no log)';
   }
 }
+
+/**
+ * Polls `probe` until it returns true; fails at once with the log's tail when the process
+ * exits first, or after `timeoutMs`.
+ */
+export async function waitUntilAnswers(
+  owned: OwnedProcess,
+  description: string,
+  probe: () => Promise<boolean>,
+  { logFile, timeoutMs, intervalMs = 300 }: { logFile: string; timeoutMs: number; intervalMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (!owned.alive())
+      throw new Error(
+        `${description}: the process exited; last lines of ${logFile}:\n${tailOf(logFile, 200)}`,
+      );
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `${description}: no answer within ${timeoutMs} ms (${(lastError as Error | undefined)?.message ?? 'not ready'}); last lines of ${logFile}:\n${tailOf(logFile)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

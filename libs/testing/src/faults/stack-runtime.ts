@@ -56,6 +56,6 @@ interface StackRuntime {
   }): string;
   registryArgs(
     plan: Plan,
-    options: { port: number; bootstrap: string; heap?: string; extra?: string[] },
+    options: { port: number; managementPort?: number; bootstrap: string; heap?: string; extra?: string[] },
   ): string[];
 }
