@@ -20,10 +20,10 @@ it('plans, dry-runs and applies topics from a catalog, with the retry and dead-l
     `create    ${topic} (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=86400000, min.insync.replicas=2, unclean.leader.election.enable=false)`,
   );
   expect(dry.stdout).toContain(
-    `create    ${group}.retry.1 (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=604800000, min.insync.replicas=2, unclean.leader.election.enable=false)`,
+    `create    ${group}.retry.1 (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=604800000, min.insync.replicas=2, unclean.leader.election.enable=false, max.message.bytes=2097152)`,
   );
   expect(dry.stdout).toContain(
-    `create    ${group}.dlt (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=2592000000, min.insync.replicas=2, unclean.leader.election.enable=false)`,
+    `create    ${group}.dlt (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=2592000000, min.insync.replicas=2, unclean.leader.election.enable=false, max.message.bytes=2097152)`,
   );
   expect(dry.stdout).toContain('dry run: nothing changed');
 

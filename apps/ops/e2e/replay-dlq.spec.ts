@@ -296,6 +296,7 @@ it('answers bad input to every command with one line on stderr, a non-zero exit,
   const committedBefore = await admin.fetchOffsets({ groupId, topics: [topic.name] });
   const unknownGroup = uniqueName('nobody');
   const missingTopic = `test.${uniqueName('missing')}.v1`;
+  const otherTopic = await newTopic();
 
   expectOneLineError(
     await tl(['groups', 'lag', '--group', unknownGroup]),
@@ -324,12 +325,12 @@ it('answers bad input to every command with one line on stderr, a non-zero exit,
       '--group',
       groupId,
       '--topic',
-      'orders.order-placed.v1',
+      otherTopic.name,
       '--to',
       'earliest',
       '--execute',
     ]),
-    new RegExp(`^tideline: group ${groupId} does not read orders\\.order-placed\\.v1`),
+    new RegExp(`^tideline: group ${groupId} does not read ${otherTopic.name.replace(/\./g, '\\.')}`),
   );
   expectOneLineError(
     await tl(['dlq', 'list', '--group', unknownGroup]),

@@ -92,7 +92,7 @@ it('creates at the development override only when asked, and says so in the plan
     `OVERRIDE  TOPIC_REPLICATION=1: replication factor 3 → 1 on ${all.length} topics, below the catalog: an acknowledged record may be on one broker only (min.insync.replicas stays 2`,
   );
   expect(applied.stdout).toContain(
-    `create    ${group}.dlt (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=2592000000, min.insync.replicas=2, unclean.leader.election.enable=false)`,
+    `create    ${group}.dlt (2 partitions, replication factor 1, cleanup.policy=delete, retention.ms=2592000000, min.insync.replicas=2, unclean.leader.election.enable=false, max.message.bytes=2097152)`,
   );
   expect(await topicConfig(topic)).toMatchObject({
     'min.insync.replicas': '2',

@@ -44,6 +44,8 @@ function containerEnv(extra: Record<string, string>): Record<string, string> {
     NODE_ENV: 'production',
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     SCHEMA_REGISTRY_URL: infra.registryUrl,
+    // The init service and Job set it from the cluster's broker count; the test stack has few.
+    TOPIC_REPLICATION: String(infra.topicReplication),
     LOG_LEVEL: 'warn',
     ...extra,
   };

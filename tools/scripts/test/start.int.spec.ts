@@ -121,6 +121,9 @@ async function startRun(
     ...inherited,
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     SCHEMA_REGISTRY_URL: infra.registryUrl,
+    // Infrastructure of its own (KAFKA_BROKERS set) makes start.mjs keep the catalog's durability:
+    // the test stack's brokers are few, so pass its development override as a user would.
+    TOPIC_REPLICATION: String(infra.topicReplication),
     DATABASE_URL: databaseUrl(database),
     API_PORT: String(api),
     PROJECTION_PORT: String(projection),
