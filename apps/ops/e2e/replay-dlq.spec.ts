@@ -320,16 +320,7 @@ it('answers bad input to every command with one line on stderr, a non-zero exit,
     2,
   );
   expectOneLineError(
-    await tl([
-      'replay',
-      '--group',
-      groupId,
-      '--topic',
-      otherTopic.name,
-      '--to',
-      'earliest',
-      '--execute',
-    ]),
+    await tl(['replay', '--group', groupId, '--topic', otherTopic.name, '--to', 'earliest', '--execute']),
     new RegExp(`^tideline: group ${groupId} does not read ${otherTopic.name.replace(/\./g, '\\.')}`),
   );
   expectOneLineError(
