@@ -6,6 +6,7 @@ export {
   findRecord,
   readRecords,
   readFrom,
+  readToEnd,
   recordsWithKey,
   startGroupAtEnd,
   testKafka,

@@ -115,7 +115,21 @@ async function readUntil(
   topics: readonly string[],
   take: (record: ReadRecord) => boolean,
   progress: () => string,
-  { timeoutMs, kafka, from }: { timeoutMs: number; kafka: Kafka; from?: Positions },
+  {
+    timeoutMs,
+    kafka,
+    from,
+    batchRead,
+  }: {
+    timeoutMs: number;
+    kafka: Kafka;
+    from?: Positions;
+    /**
+     * After each fetched batch, with the offset of its last record counting the transaction
+     * markers a read_committed consumer never sees: true when that is enough.
+     */
+    batchRead?: (topic: string, partition: number, lastOffset: bigint) => boolean;
+  },
 ): Promise<void> {
   const groupId = uniqueName('read');
   if (from !== undefined) {
@@ -144,13 +158,18 @@ async function readUntil(
         () => reject(new Error(`${progress()} from ${topics.join(', ')} in ${timeoutMs} ms`)),
         timeoutMs,
       );
+      const finish = () => {
+        done = true;
+        clearTimeout(timer);
+        resolve();
+      };
       void consumer.run({
-        eachMessage: ({ topic, partition, message }) => {
-          if (!done && take(toReadRecord(topic, partition, message))) {
-            done = true;
-            clearTimeout(timer);
-            resolve();
+        eachBatch: ({ batch }) => {
+          for (const message of batch.messages) {
+            if (done) break;
+            if (take(toReadRecord(batch.topic, batch.partition, message))) finish();
           }
+          if (!done && batchRead?.(batch.topic, batch.partition, BigInt(batch.lastOffset()))) finish();
           return Promise.resolve();
         },
       });
@@ -208,14 +227,14 @@ export async function findRecord(
 }
 
 /**
- * Every record with `key` that a shared topic holds right now, from `from` (the positions taken
- * before the test wrote, e.g. `topicEnds`: a shared topic's history is not read) or, without it,
- * from the earliest offset (for a test's own topic). Reads each partition up to the end offset it
- * had when called, so a missing record is proven missing, not just not seen yet.
+ * Every committed record `topics` hold right now: from `from` (the positions taken before the
+ * test wrote, e.g. `topicEnds`: a shared topic's history is not read) or, without it, from the
+ * earliest offset (a test's own topic), up to the end offset each partition had when called, so a
+ * missing record is proven missing, not just not seen yet. Transaction markers count towards the
+ * end without being records.
  */
-export async function recordsWithKey(
-  topic: string,
-  key: string,
+export async function readToEnd(
+  topics: readonly string[],
   {
     timeoutMs = 30_000,
     kafka = testKafka(),
@@ -224,40 +243,49 @@ export async function recordsWithKey(
 ): Promise<ReadRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
-  let ends: Map<number, bigint>;
-  let starts: Positions;
+  const starts: { topic: string; partition: number; offset: string }[] = [];
+  const ends = new Map<string, bigint>();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const start = (partition: number, low: string) =>
-      BigInt(from?.find((p) => p.topic === topic && p.partition === partition)?.offset ?? low);
-    starts = offsets.map((o) => ({
-      topic,
-      partition: o.partition,
-      offset: String(start(o.partition, o.low)),
-    }));
-    ends = new Map(
-      offsets
-        .filter((o) => BigInt(o.high) > start(o.partition, o.low))
-        .map((o) => [o.partition, BigInt(o.high)]),
-    );
+    for (const topic of topics) {
+      for (const o of await admin.fetchTopicOffsets(topic)) {
+        const start = BigInt(
+          from?.find((p) => p.topic === topic && p.partition === o.partition)?.offset ?? o.low,
+        );
+        starts.push({ topic, partition: o.partition, offset: String(start) });
+        if (BigInt(o.high) > start) ends.set(`${topic}:${o.partition}`, BigInt(o.high));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
   const found: ReadRecord[] = [];
   if (ends.size === 0) return found;
   const pending = new Set(ends.keys());
+  const reached = (topic: string, partition: number, offset: bigint) => {
+    const end = ends.get(`${topic}:${partition}`);
+    if (end !== undefined && offset >= end - 1n) pending.delete(`${topic}:${partition}`);
+    return pending.size === 0;
+  };
   await readUntil(
-    [topic],
+    topics,
     (record) => {
-      if (record.key?.toString() === key) found.push(record);
-      const end = ends.get(record.partition);
-      if (end !== undefined && BigInt(record.offset) >= end - 1n) pending.delete(record.partition);
-      return pending.size === 0;
+      const end = ends.get(`${record.topic}:${record.partition}`);
+      if (end !== undefined && BigInt(record.offset) < end) found.push(record);
+      return reached(record.topic, record.partition, BigInt(record.offset));
     },
-    () => `did not reach the end of ${pending.size} partitions`,
-    { timeoutMs, kafka, ...(from === undefined ? {} : { from: starts }) },
+    () => `did not reach the end of ${pending.size} partitions (${[...pending].join(', ')})`,
+    { timeoutMs, kafka, from: starts, batchRead: reached },
   );
   return found;
+}
+
+/** Every record with `key` that a shared topic holds right now (see `readToEnd`). */
+export async function recordsWithKey(
+  topic: string,
+  key: string,
+  options: { timeoutMs?: number; kafka?: Kafka; from?: Positions } = {},
+): Promise<ReadRecord[]> {
+  return (await readToEnd([topic], options)).filter((record) => record.key?.toString() === key);
 }
 
 /** The end (next offset to be written) of every partition of `topics`. */

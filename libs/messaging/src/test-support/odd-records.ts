@@ -5,9 +5,7 @@
  * raw kafkajs producer, signed when the shape is about the bytes so the reason is the decoder's.
  * Used by the integration tests of each consumer type and by the fault scenario.
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import { runKafkaTool } from '@tideline/testing';
 import type { Kafka } from 'kafkajs';
 import { frame } from '../codec';
 import { HEADER, type Headers } from '../headers';
@@ -51,17 +49,6 @@ const nullValue = { name: 'null-value', code: 'TDL_MSG_VALUE_MISSING', onTable: 
 
 export const ODD_SHAPES: readonly OddShape[] = [...consoleShapes, ...rawShapes, nullValue];
 
-/** Where Kafka's jars are: TIDELINE_KAFKA_LIBS, else the local stack's cache (as tools/local-stack resolves it). */
-export function kafkaLibs(): string {
-  if (process.env['TIDELINE_KAFKA_LIBS']) return process.env['TIDELINE_KAFKA_LIBS'];
-  const root = path.resolve(__dirname, '../../../..');
-  const home = process.env['TIDELINE_STACK_HOME'] ?? path.join(root, '.stack');
-  const cache = process.env['TIDELINE_STACK_CACHE'] ?? path.join(home, 'cache');
-  const pom = fs.readFileSync(path.join(root, 'tools/local-stack/pom.xml'), 'utf8');
-  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1] ?? '';
-  return path.join(cache, `kafka-${version}`, 'libs');
-}
-
 /**
  * Writes lines with Kafka's own `ConsoleProducer` (parse.key, parse.headers, `<NULL>` as the
  * null marker for key, value and header values): `headers<TAB>key<TAB>value`, in batches
@@ -73,12 +60,9 @@ export async function consoleProduce(
   lines: readonly string[],
   compression: 'none' | 'gzip' | 'lz4' | 'snappy' | 'zstd' = 'none',
 ) {
-  const child = spawn(
-    'java',
+  const { code, stderr } = await runKafkaTool(
+    'org.apache.kafka.tools.ConsoleProducer',
     [
-      '-cp',
-      `${kafkaLibs()}/*`,
-      'org.apache.kafka.tools.ConsoleProducer',
       '--bootstrap-server',
       brokers.join(','),
       '--topic',
@@ -95,15 +79,8 @@ export async function consoleProduce(
       '--compression-codec',
       compression,
     ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
+    { input: lines.map((line) => `${line}\n`).join('') },
   );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(lines.map((line) => `${line}\n`).join(''));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
   // It reports a line it cannot send on stderr and goes on: any exception is a failure here.
   if (code !== 0 || /Exception|ERROR/.test(stderr))
     throw new Error(`ConsoleProducer exited ${code}: ${stderr.slice(-2000)}`);

@@ -9,8 +9,11 @@ import { runtime, stackPlan } from './stack-runtime';
 export function runKafkaTool(
   mainClass: string,
   args: readonly string[],
-  timeoutMs = 120_000,
+  { timeoutMs = 120_000, input }: { timeoutMs?: number; input?: string } = {},
 ): Promise<CliResult> {
   const plan = stackPlan();
-  return runCli(plan.kafkaJava, runtime.kafkaArgs(plan, os.tmpdir(), mainClass, [...args]), { timeoutMs });
+  return runCli(plan.kafkaJava, runtime.kafkaArgs(plan, os.tmpdir(), mainClass, [...args]), {
+    timeoutMs,
+    ...(input === undefined ? {} : { input }),
+  });
 }
