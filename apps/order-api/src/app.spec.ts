@@ -131,7 +131,7 @@ describe('POST /orders', () => {
           lines: [{ sku: 'SKU-1', quantity: 2 }],
           placedAt: NOW.getTime(),
         },
-        options: { correlationId: 'corr-1', eventId: body['eventId'] },
+        options: { correlationId: 'corr-1', eventId: body['eventId'], timestamp: NOW },
       },
     ]);
   });
@@ -303,7 +303,7 @@ describe('POST /orders/:id/cancel', () => {
         topic: 'orders.order-cancelled.v1',
         key: ORDER_ID,
         value: { orderId: ORDER_ID, reason: 'changed my mind', cancelledAt: NOW.getTime() },
-        options: { correlationId: body.correlationId, eventId: body.eventId },
+        options: { correlationId: body.correlationId, eventId: body.eventId, timestamp: NOW },
       },
     ]);
   });
@@ -336,7 +336,7 @@ describe('PUT /catalog/products/:sku', () => {
         topic: 'catalog.product-updated.v1',
         key: 'SKU-1',
         value: { sku: 'SKU-1', ...validProduct, updatedAt: NOW.getTime() },
-        options: { correlationId: body.correlationId, eventId: body.eventId },
+        options: { correlationId: body.correlationId, eventId: body.eventId, timestamp: NOW },
       },
     ]);
   });

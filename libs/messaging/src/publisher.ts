@@ -65,8 +65,7 @@ export interface PublishReceipt {
  * log at `position`), or the request failed too (still unknown: it may have been written).
  */
 export type LateOutcome =
-  | { acknowledged: true; position: RecordPosition }
-  | { acknowledged: false; error: MessagingError };
+  { acknowledged: true; position: RecordPosition } | { acknowledged: false; error: MessagingError };
 
 /** A record as bytes, for forwarding (retry, dead-letter and redrive). */
 export interface OutgoingRecord {
@@ -408,11 +407,7 @@ export class Publisher {
       next.set(slot, offset + 1n);
       const position = { topic: pending.topic, partition, offset: String(offset) };
       if (pending.state === 'settled') pending.onLateOutcome?.({ acknowledged: true, position });
-      settle(
-        pending,
-        () => pending.resolve(position),
-        'acked',
-      );
+      settle(pending, () => pending.resolve(position), 'acked');
     }
   }
 
