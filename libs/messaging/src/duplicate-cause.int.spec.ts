@@ -44,7 +44,11 @@ it.each([true, false])(
       publisher,
       groupId,
       transactional,
-      subscriptions: [subscribe(input, (value, record) => record.emit(output, value.orderId, value))],
+      subscriptions: [
+        subscribe(input, async (value, record) => {
+          await record.emit(output, value.orderId, value);
+        }),
+      ],
       heartbeatIntervalMs: 500,
     });
     stops.push(() => consumer.stop());
