@@ -131,7 +131,7 @@ describe('POST /orders', () => {
           lines: [{ sku: 'SKU-1', quantity: 2 }],
           placedAt: NOW.getTime(),
         },
-        options: { correlationId: 'corr-1', eventId: body['eventId'] },
+        options: { correlationId: 'corr-1', eventId: body['eventId'], timestamp: NOW },
       },
     ]);
   });
@@ -303,7 +303,7 @@ describe('POST /orders/:id/cancel', () => {
         topic: 'orders.order-cancelled.v1',
         key: ORDER_ID,
         value: { orderId: ORDER_ID, reason: 'changed my mind', cancelledAt: NOW.getTime() },
-        options: { correlationId: body.correlationId, eventId: body.eventId },
+        options: { correlationId: body.correlationId, eventId: body.eventId, timestamp: NOW },
       },
     ]);
   });
@@ -336,7 +336,7 @@ describe('PUT /catalog/products/:sku', () => {
         topic: 'catalog.product-updated.v1',
         key: 'SKU-1',
         value: { sku: 'SKU-1', ...validProduct, updatedAt: NOW.getTime() },
-        options: { correlationId: body.correlationId, eventId: body.eventId },
+        options: { correlationId: body.correlationId, eventId: body.eventId, timestamp: NOW },
       },
     ]);
   });
@@ -506,7 +506,11 @@ describe('when a dependency fails', () => {
     const response = await placeOrder(validOrder);
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('1');
-    expect(problemOf(response).detail).toMatch(/may or may not have been written/);
+    const problem = problemOf(response);
+    expect(problem.type).toBe('urn:tideline:problem:outcome-unknown');
+    expect(problem.code).toBe('TDL_MSG_PUBLISH_TIMEOUT');
+    expect(problem.detail).toMatch(/may or may not have been written/);
+    expect(problem.detail).toMatch(/send an Idempotency-Key to retry safely/);
   });
 
   it('answers 503 when the idempotency store is down', async () => {
@@ -602,6 +606,117 @@ describe('Idempotency-Key', () => {
     expect((await send('POST', `/orders/${ORDER_ID}/cancel`, {}, key)).statusCode).toBe(202);
     const otherOrder = await send('POST', '/orders/01950000-0000-7000-8000-000000000002/cancel', {}, key);
     expect(otherOrder.statusCode).toBe(422);
+  });
+});
+
+describe('Idempotency-Key after an ambiguous publish (the outcome is unknown)', () => {
+  beforeEach(() => start());
+
+  const unknown = () =>
+    new MessagingError('TDL_MSG_PUBLISH_TIMEOUT', 'no acknowledgement', { details: { sent: true } });
+  const notSent = () =>
+    new MessagingError('TDL_MSG_PUBLISH_TIMEOUT', 'not sent in time', { details: { sent: false } });
+
+  it('answers 503 outcome-unknown, and the retry publishes the same event and answers with its ids', async () => {
+    const key = { 'idempotency-key': 'ambiguous-1' };
+    publisher.failWith = unknown();
+    const first = await placeOrder(validOrder, key);
+    expect(first.statusCode).toBe(503);
+    expect(first.headers['retry-after']).toBe('1');
+    const problem = problemOf(first);
+    expect(problem.type).toBe('urn:tideline:problem:outcome-unknown');
+    expect(problem.detail).toMatch(/Retry with the same Idempotency-Key and the same body/);
+
+    publisher.failWith = undefined;
+    const retry = await placeOrder(validOrder, { ...key, 'x-correlation-id': 'retry-corr' });
+    expect(retry.statusCode).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    const body = retry.json<{ orderId: string; eventId: string; correlationId: string }>();
+    // The ids named in the 503 are the ids of the 202: one order, one event.
+    expect(problem.detail).toContain(body.eventId);
+    expect(problem.detail).toContain(body.orderId);
+    expect(body.correlationId).toBe(first.headers['x-correlation-id']);
+    expect(publisher.published).toEqual([
+      {
+        topic: 'orders.order-placed.v1',
+        key: body.orderId,
+        value: expect.objectContaining({ orderId: body.orderId, placedAt: NOW.getTime() }) as unknown,
+        options: { correlationId: body.correlationId, eventId: body.eventId, timestamp: NOW },
+      },
+    ]);
+
+    const replay = await placeOrder(validOrder, key);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toBe(retry.body);
+    expect(publisher.published).toHaveLength(1);
+  });
+
+  it('keeps the ids while every attempt fails, even one that certainly wrote nothing', async () => {
+    const key = { 'idempotency-key': 'ambiguous-2' };
+    publisher.failWith = unknown();
+    const first = problemOf(await placeOrder(validOrder, key));
+    publisher.failWith = notSent();
+    const second = await placeOrder(validOrder, key);
+    expect(second.statusCode).toBe(503);
+    // The first attempt may be in the log: the second is still about the same event.
+    expect(problemOf(second).type).toBe('urn:tideline:problem:outcome-unknown');
+    expect(problemOf(second).detail).toBe(first.detail);
+    publisher.failWith = undefined;
+    const third = await placeOrder(validOrder, key);
+    expect(third.statusCode).toBe(202);
+    expect(first.detail).toContain(third.json<{ eventId: string }>().eventId);
+  });
+
+  it('completes the key when Kafka acknowledges the timed-out record late: the retry replays', async () => {
+    const key = { 'idempotency-key': 'ambiguous-3' };
+    publisher.failWith = unknown();
+    const first = problemOf(await placeOrder(validOrder, key));
+    publisher.failWith = undefined;
+    expect(publisher.lateListeners).toHaveLength(1);
+    publisher.lateListeners[0]!({
+      acknowledged: true,
+      position: { topic: 'orders.order-placed.v1', partition: 0, offset: '7' },
+    });
+    await waitFor(() => [...store.rows.values()].every((row) => row.state === 'completed'));
+    const retry = await placeOrder(validOrder, key);
+    expect(retry.statusCode).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(first.detail).toContain(retry.json<{ eventId: string }>().eventId);
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('refuses a different body under an uncertain key (422): its event may be in the log', async () => {
+    publisher.failWith = unknown();
+    await placeOrder(validOrder, { 'idempotency-key': 'ambiguous-4' });
+    publisher.failWith = undefined;
+    const other = await placeOrder({ ...validOrder, currency: 'USD' }, { 'idempotency-key': 'ambiguous-4' });
+    expect(other.statusCode).toBe(422);
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('still gives the key up when the first attempt certainly wrote nothing', async () => {
+    publisher.failWith = notSent();
+    const first = await placeOrder(validOrder, { 'idempotency-key': 'ambiguous-5' });
+    expect(problemOf(first).type).toBe('urn:tideline:problem:dependency-unavailable');
+    expect(store.rows.size).toBe(0);
+  });
+
+  it('lets a retry take over from a holder that died mid-publish, with the same event', async () => {
+    const key = { 'idempotency-key': 'ambiguous-6' };
+    publisher.hold();
+    const dying = placeOrder(validOrder, key);
+    await waitFor(() => publisher.pending() === 1);
+    expect((await placeOrder(validOrder, key)).statusCode).toBe(409);
+    store.leaseOver = true; // its process was killed: the lease runs out
+    const takeover = placeOrder(validOrder, key);
+    await waitFor(() => publisher.pending() === 2);
+    publisher.release();
+    const answers = [await dying, await takeover];
+    expect(answers.map((a) => a.statusCode)).toEqual([202, 202]);
+    expect(answers[1]!.body).toBe(answers[0]!.body);
+    // Two copies in the log, one event: the same key, event id, payload and timestamp.
+    expect(publisher.published).toHaveLength(2);
+    expect(publisher.published[1]).toEqual(publisher.published[0]);
   });
 });
 

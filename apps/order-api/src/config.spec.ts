@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, type Env } from '@tideline/config';
-import { loadOrderApiConfig } from './config';
+import { idempotencyLeaseMs, loadOrderApiConfig } from './config';
 
 const SIGNING = { SIGNING_KEY_ID: 'order-api-1', SIGNING_KEY: randomBytes(32).toString('base64') };
 const KEY = 'config-test-key-0123456789';
@@ -30,6 +30,7 @@ describe('loadOrderApiConfig', () => {
       LOG_LEVEL: 'info',
       IDEMPOTENCY_TTL_HOURS: 24,
       PUBLISH_TIMEOUT_MS: 5000,
+      IDEMPOTENCY_LEASE_MS: 0,
       BODY_LIMIT_BYTES: 65536,
       PROJECTION_URL: 'http://127.0.0.1:3002',
     });
@@ -46,6 +47,7 @@ describe('loadOrderApiConfig', () => {
       LOG_LEVEL: 'debug',
       IDEMPOTENCY_TTL_HOURS: '48',
       PUBLISH_TIMEOUT_MS: '1500',
+      IDEMPOTENCY_LEASE_MS: '4000',
       BODY_LIMIT_BYTES: '2048',
       PROJECTION_URL: 'https://projection.example/',
     });
@@ -57,9 +59,15 @@ describe('loadOrderApiConfig', () => {
       LOG_LEVEL: 'debug',
       IDEMPOTENCY_TTL_HOURS: 48,
       PUBLISH_TIMEOUT_MS: 1500,
+      IDEMPOTENCY_LEASE_MS: 4000,
       BODY_LIMIT_BYTES: 2048,
       PROJECTION_URL: 'https://projection.example',
     });
+  });
+
+  it('derives the idempotency lease from the publish timeout unless it is set', () => {
+    expect(idempotencyLeaseMs({ IDEMPOTENCY_LEASE_MS: 0, PUBLISH_TIMEOUT_MS: 5000 })).toBe(40_000);
+    expect(idempotencyLeaseMs({ IDEMPOTENCY_LEASE_MS: 4000, PUBLISH_TIMEOUT_MS: 5000 })).toBe(4000);
   });
 
   it('needs no API_KEYS when AUTH_DISABLED=true', () => {

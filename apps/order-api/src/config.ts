@@ -47,6 +47,8 @@ export const orderApiVariables = {
   ...telemetryVariables,
   IDEMPOTENCY_TTL_HOURS: integer(24, 1, 24 * 365),
   PUBLISH_TIMEOUT_MS: integer(5000, 100, 120_000),
+  /** How long an attempt holds its key before a retry may take over; 0: 2 × PUBLISH_TIMEOUT_MS + 30 s. */
+  IDEMPOTENCY_LEASE_MS: integer(0, 0, 3_600_000),
   BODY_LIMIT_BYTES: integer(65_536, 1024, 10 * 1024 * 1024),
   PROJECTION_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
@@ -83,6 +85,15 @@ function crossVariableProblems(env: Env): string[] {
     else throw error;
   }
   return problems;
+}
+
+/** How long an attempt holds its Idempotency-Key: longer than a request can take, so only a dead holder's claim is taken over. */
+export function idempotencyLeaseMs(
+  config: Pick<OrderApiConfig, 'IDEMPOTENCY_LEASE_MS' | 'PUBLISH_TIMEOUT_MS'>,
+): number {
+  return config.IDEMPOTENCY_LEASE_MS > 0
+    ? config.IDEMPOTENCY_LEASE_MS
+    : 2 * config.PUBLISH_TIMEOUT_MS + 30_000;
 }
 
 /** The only place order-api reads its environment. Throws a ConfigError listing every bad variable. */

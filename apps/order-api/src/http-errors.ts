@@ -9,22 +9,17 @@ function unavailableCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** A publish timeout after the record was handed to the producer: the outcome is unknown (details.sent). */
-function mayHaveBeenWritten(error: unknown): boolean {
-  return isMessagingError(error, 'TDL_MSG_PUBLISH_TIMEOUT') && error.details['sent'] !== false;
-}
-
 /**
  * Kafka, the schema registry or PostgreSQL did not answer: @tideline/http's error handler
- * answers 503 with Retry-After, saying whether the event may have been written.
+ * answers 503 with Retry-After. An unknown outcome (the record was sent) never gets here:
+ * `accept` answers it with the outcome-unknown problem, which names the event.
  */
 export function dependencyUnavailable(error: unknown): DependencyUnavailable | undefined {
   const code = unavailableCode(error);
   if (code === undefined) return undefined;
   return {
     code,
-    detail: mayHaveBeenWritten(error)
-      ? 'Kafka did not acknowledge the event in time; it may or may not have been written. Consumers deduplicate by event id.'
-      : 'A dependency (Kafka, the schema registry or PostgreSQL) did not answer; nothing was published. Retry.',
+    detail:
+      'A dependency (Kafka, the schema registry or PostgreSQL) did not answer; nothing was published. Retry.',
   };
 }

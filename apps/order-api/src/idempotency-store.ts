@@ -2,6 +2,7 @@ import type { Logger } from '@tideline/messaging';
 import pg from 'pg';
 import {
   IdempotencyStoreError,
+  type CommandIntent,
   type ClaimResult,
   type ClaimTicket,
   type IdempotencyStore,
@@ -19,7 +20,7 @@ export interface PgIdempotencyStoreOptions {
   ttlMs: number;
   /**
    * How long an in-flight claim holds its key. Longer than any request can take; after it a
-   * claim whose process died is taken over instead of blocking the key until it expires.
+   * claim whose process died is taken over (with its intent) by a retry.
    */
   leaseMs: number;
   logger: Logger;
@@ -29,6 +30,12 @@ interface KeyRow {
   request_hash: string;
   status: number | null;
   body: unknown;
+}
+
+interface ClaimedRow {
+  token: string;
+  intent: CommandIntent;
+  attempts: number;
 }
 
 /** Idempotency keys in PostgreSQL; one row per (scope, key). */
@@ -56,24 +63,40 @@ export class PgIdempotencyStore implements IdempotencyStore {
     await this.query('answer a ping', 'SELECT 1');
   }
 
-  async claim(scope: string, key: string, requestHash: string): Promise<ClaimResult> {
+  async claim(scope: string, key: string, requestHash: string, intent: CommandIntent): Promise<ClaimResult> {
     await this.init();
     this.purgeNowAndThen();
-    // A row that expired (a stale response or an abandoned claim) is taken over in place.
+    // An expired row (a stale response, an abandoned claim) is claimed afresh in place. A row
+    // whose outcome is unknown (uncertain, or pending past its lease: the holder died) is taken
+    // over by the same request WITH its intent, so the retry publishes the same event.
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const claimed = await this.query<{ token: string }>(
+      const claimed = await this.query<ClaimedRow>(
         'claim an idempotency key',
-        `INSERT INTO ${IDEMPOTENCY_TABLE} AS k (key, scope, request_hash, status, body, created_at, expires_at)
-         VALUES ($1, $2, $3, NULL, NULL, clock_timestamp(), clock_timestamp() + $4 * interval '1 millisecond')
+        `INSERT INTO ${IDEMPOTENCY_TABLE} AS k
+           (key, scope, request_hash, state, intent, attempts, status, body, created_at, lease_until, expires_at)
+         VALUES ($1, $2, $3, 'pending', $4::jsonb, 1, NULL, NULL, clock_timestamp(),
+                 clock_timestamp() + $5 * interval '1 millisecond',
+                 clock_timestamp() + $6 * interval '1 millisecond')
          ON CONFLICT (scope, key) DO UPDATE
-           SET request_hash = EXCLUDED.request_hash, status = NULL, body = NULL,
-               created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+           SET request_hash = EXCLUDED.request_hash, state = 'pending', status = NULL, body = NULL,
+               intent = CASE WHEN k.expires_at <= clock_timestamp() THEN EXCLUDED.intent ELSE k.intent END,
+               attempts = CASE WHEN k.expires_at <= clock_timestamp() THEN 1 ELSE k.attempts + 1 END,
+               expires_at = GREATEST(k.expires_at, EXCLUDED.expires_at),
+               created_at = EXCLUDED.created_at, lease_until = EXCLUDED.lease_until
            WHERE k.expires_at <= clock_timestamp()
-         RETURNING created_at::text AS token`,
-        [key, scope, requestHash, this.options.leaseMs],
+              OR (k.status IS NULL AND k.intent IS NOT NULL AND k.request_hash = EXCLUDED.request_hash
+                  AND k.lease_until <= clock_timestamp())
+         RETURNING created_at::text AS token, intent, attempts`,
+        [key, scope, requestHash, JSON.stringify(intent), this.options.leaseMs, this.options.ttlMs],
       );
-      const token = claimed.rows[0]?.token;
-      if (token !== undefined) return { kind: 'claimed', ticket: { scope, key, token } };
+      const row = claimed.rows[0];
+      if (row !== undefined)
+        return {
+          kind: 'claimed',
+          ticket: { scope, key, token: row.token, eventId: row.intent.eventId },
+          intent: row.intent,
+          resumed: row.attempts > 1,
+        };
 
       const existing = await this.query<KeyRow>(
         'read an idempotency key',
@@ -81,25 +104,27 @@ export class PgIdempotencyStore implements IdempotencyStore {
          WHERE scope = $1 AND key = $2 AND expires_at > clock_timestamp()`,
         [scope, key],
       );
-      const row = existing.rows[0];
-      if (row === undefined) continue; // released or expired in between: claim again
-      if (row.request_hash !== requestHash) return { kind: 'mismatch' };
-      if (row.status === null) return { kind: 'in-flight' };
-      return { kind: 'replay', response: { status: row.status, body: row.body } };
+      const current = existing.rows[0];
+      if (current === undefined) continue; // released or expired in between: claim again
+      if (current.request_hash !== requestHash) return { kind: 'mismatch' };
+      if (current.status === null) return { kind: 'in-flight' };
+      return { kind: 'replay', response: { status: current.status, body: current.body } };
     }
     throw new IdempotencyStoreError(`idempotency key ${key} keeps changing hands; retry`);
   }
 
   async complete(ticket: ClaimTicket, response: StoredResponse): Promise<void> {
+    // By event id, not by attempt: a late acknowledgement of an earlier attempt completes the key too.
     await this.query(
       'store a response',
       `UPDATE ${IDEMPOTENCY_TABLE}
-       SET status = $4, body = $5::jsonb, expires_at = clock_timestamp() + $6 * interval '1 millisecond'
-       WHERE scope = $1 AND key = $2 AND created_at = $3::timestamptz AND status IS NULL`,
+       SET state = 'completed', status = $4, body = $5::jsonb, lease_until = NULL,
+           expires_at = clock_timestamp() + $6 * interval '1 millisecond'
+       WHERE scope = $1 AND key = $2 AND intent->>'eventId' = $3 AND status IS NULL`,
       [
         ticket.scope,
         ticket.key,
-        ticket.token,
+        ticket.eventId,
         response.status,
         JSON.stringify(response.body),
         this.options.ttlMs,
@@ -111,7 +136,16 @@ export class PgIdempotencyStore implements IdempotencyStore {
     await this.query(
       'release an idempotency key',
       `DELETE FROM ${IDEMPOTENCY_TABLE}
-       WHERE scope = $1 AND key = $2 AND created_at = $3::timestamptz AND status IS NULL`,
+       WHERE scope = $1 AND key = $2 AND created_at = $3::timestamptz AND state = 'pending' AND status IS NULL`,
+      [ticket.scope, ticket.key, ticket.token],
+    );
+  }
+
+  async markUncertain(ticket: ClaimTicket): Promise<void> {
+    await this.query(
+      'mark an idempotency key uncertain',
+      `UPDATE ${IDEMPOTENCY_TABLE} SET state = 'uncertain', lease_until = clock_timestamp()
+       WHERE scope = $1 AND key = $2 AND created_at = $3::timestamptz AND state = 'pending' AND status IS NULL`,
       [ticket.scope, ticket.key, ticket.token],
     );
   }
@@ -156,6 +190,17 @@ export class PgIdempotencyStore implements IdempotencyStore {
           expires_at timestamptz NOT NULL,
           PRIMARY KEY (scope, key)
         )`);
+      // Since intents: a key keeps the ids of its event, and whether its outcome is known.
+      // Rows from before hold no intent and behave as they did (claimed afresh once expired).
+      await client.query(`
+        ALTER TABLE ${IDEMPOTENCY_TABLE}
+          ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'pending',
+          ADD COLUMN IF NOT EXISTS intent jsonb,
+          ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 1,
+          ADD COLUMN IF NOT EXISTS lease_until timestamptz`);
+      await client.query(
+        `UPDATE ${IDEMPOTENCY_TABLE} SET state = 'completed' WHERE status IS NOT NULL AND state <> 'completed'`,
+      );
       await client.query(
         `CREATE INDEX IF NOT EXISTS ${IDEMPOTENCY_TABLE}_expires_at ON ${IDEMPOTENCY_TABLE} (expires_at)`,
       );

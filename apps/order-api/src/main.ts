@@ -10,7 +10,7 @@ import {
   signerFromConfig,
 } from '@tideline/messaging';
 import { buildApp } from './app';
-import { loadOrderApiConfig, producedTopics, type OrderApiConfig } from './config';
+import { idempotencyLeaseMs, loadOrderApiConfig, producedTopics, type OrderApiConfig } from './config';
 import { createIdempotencyPool, PgIdempotencyStore } from './idempotency-store';
 
 const HOUR_MS = 3_600_000;
@@ -36,8 +36,7 @@ async function main(config: OrderApiConfig): Promise<void> {
   const idempotency = new PgIdempotencyStore({
     pool,
     ttlMs: config.IDEMPOTENCY_TTL_HOURS * HOUR_MS,
-    // Longer than a request can take, so only a claim whose process died is taken over.
-    leaseMs: 2 * config.PUBLISH_TIMEOUT_MS + 30_000,
+    leaseMs: idempotencyLeaseMs(config),
     logger,
   });
 

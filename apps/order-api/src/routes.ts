@@ -4,10 +4,11 @@ import {
   productUpdatedTopic,
   type TopicDescriptor,
 } from '@tideline/contracts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { LateOutcome } from '@tideline/messaging';
+import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { accept, type Accepted } from './accept';
-import type { IdempotencyStore } from './idempotency';
+import type { CommandIntent, IdempotencyStore } from './idempotency';
 import { cancelOrderSchema, placeOrderSchema, putProductSchema } from './schemas';
 
 /** The one Publisher method order-api calls; resolves only once Kafka acknowledged the record. */
@@ -16,7 +17,12 @@ export interface EventPublisher {
     topic: TopicDescriptor<Value>,
     key: string,
     value: Value,
-    options: { correlationId: string; eventId: string },
+    options: {
+      correlationId: string;
+      eventId: string;
+      timestamp?: Date;
+      onLateOutcome?: (outcome: LateOutcome) => void;
+    },
   ): Promise<unknown>;
 }
 
@@ -51,43 +57,56 @@ function orderLinks(projectionUrl: string, orderId: string) {
 }
 
 export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { publisher, idempotency } = deps;
-  /** Publishes under a new event id with the request's correlation id; resolves once acknowledged. */
-  const publish = async <Value>(
-    request: FastifyRequest,
+  const { publisher } = deps;
+  const acceptDeps = { store: deps.idempotency, now: deps.now };
+  /**
+   * Publishes the event of `intent`: its ids, its time as the record timestamp, keyed by its
+   * subject. The value is built from the request and the intent only, so a retry of the same
+   * request publishes the same bytes.
+   */
+  const publish = <Value>(
     topic: TopicDescriptor<Value>,
-    key: string,
+    intent: CommandIntent,
     value: Value,
-  ) => {
-    const ids = { correlationId: request.id, eventId: uuidv7() };
-    await publisher.publish(topic, key, value, ids);
-    return ids;
-  };
-  const orderAccepted = (
-    orderId: string,
-    ids: { eventId: string; correlationId: string },
-    status: string,
-  ): Accepted => ({
+    onLateOutcome: (outcome: LateOutcome) => void,
+  ) =>
+    publisher.publish(topic, intent.subjectId, value, {
+      correlationId: intent.correlationId,
+      eventId: intent.eventId,
+      timestamp: new Date(intent.at),
+      onLateOutcome,
+    });
+  const ids = ({ eventId, correlationId }: CommandIntent) => ({ eventId, correlationId });
+  const orderAccepted = (intent: CommandIntent, status: string): Accepted => ({
     status: 202,
-    body: { orderId, ...ids, status, links: orderLinks(deps.projectionUrl, orderId) },
+    body: {
+      orderId: intent.subjectId,
+      ...ids(intent),
+      status,
+      links: orderLinks(deps.projectionUrl, intent.subjectId),
+    },
   });
 
   app.post<{ Body: PlaceOrderBody }>(
     '/orders',
     { schema: placeOrderSchema, config: { auth: true } },
     (request, reply) =>
-      accept(request, reply, idempotency, async () => {
-        const orderId = uuidv7();
-        const { customerId, items, currency } = request.body;
-        const ids = await publish(request, orderPlacedTopic, orderId, {
-          orderId,
-          customerId,
-          currency,
-          lines: items.map(({ sku, quantity }) => ({ sku, quantity })),
-          placedAt: deps.now().getTime(),
-        });
-        request.log.info({ orderId, eventId: ids.eventId }, 'order placed');
-        return orderAccepted(orderId, ids, 'pending');
+      accept(request, reply, acceptDeps, {
+        subject: () => uuidv7(),
+        publish: async (intent, onLate) => {
+          const { customerId, items, currency } = request.body;
+          const orderId = intent.subjectId;
+          const value = {
+            orderId,
+            customerId,
+            currency,
+            lines: items.map(({ sku, quantity }) => ({ sku, quantity })),
+            placedAt: intent.at,
+          };
+          await publish(orderPlacedTopic, intent, value, onLate);
+          request.log.info({ orderId, eventId: intent.eventId }, 'order placed');
+        },
+        accepted: (intent) => orderAccepted(intent, 'pending'),
       }),
   );
 
@@ -103,15 +122,15 @@ export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void
       },
     },
     (request, reply) =>
-      accept(request, reply, idempotency, async () => {
-        const orderId = request.params.id.toLowerCase();
-        const ids = await publish(request, orderCancelledTopic, orderId, {
-          orderId,
-          reason: request.body.reason ?? null,
-          cancelledAt: deps.now().getTime(),
-        });
-        request.log.info({ orderId, eventId: ids.eventId }, 'order cancellation requested');
-        return orderAccepted(orderId, ids, 'cancellation-requested');
+      accept(request, reply, acceptDeps, {
+        subject: () => request.params.id.toLowerCase(),
+        publish: async (intent, onLate) => {
+          const orderId = intent.subjectId;
+          const value = { orderId, reason: request.body.reason ?? null, cancelledAt: intent.at };
+          await publish(orderCancelledTopic, intent, value, onLate);
+          request.log.info({ orderId, eventId: intent.eventId }, 'order cancellation requested');
+        },
+        accepted: (intent) => orderAccepted(intent, 'cancellation-requested'),
       }),
   );
 
@@ -119,19 +138,16 @@ export function registerWriteRoutes(app: FastifyInstance, deps: RouteDeps): void
     '/catalog/products/:sku',
     { schema: putProductSchema, config: { auth: true } },
     (request, reply) =>
-      accept(request, reply, idempotency, async () => {
-        const { sku } = request.params;
-        const { name, priceCents, currency, active } = request.body;
-        const ids = await publish(request, productUpdatedTopic, sku, {
-          sku,
-          name,
-          priceCents,
-          currency,
-          active,
-          updatedAt: deps.now().getTime(),
-        });
-        request.log.info({ sku, eventId: ids.eventId }, 'product updated');
-        return { status: 202, body: { sku, ...ids } };
+      accept(request, reply, acceptDeps, {
+        subject: () => request.params.sku,
+        publish: async (intent, onLate) => {
+          const sku = intent.subjectId;
+          const { name, priceCents, currency, active } = request.body;
+          const value = { sku, name, priceCents, currency, active, updatedAt: intent.at };
+          await publish(productUpdatedTopic, intent, value, onLate);
+          request.log.info({ sku, eventId: intent.eventId }, 'product updated');
+        },
+        accepted: (intent) => ({ status: 202, body: { sku: intent.subjectId, ...ids(intent) } }),
       }),
   );
 }

@@ -43,7 +43,7 @@ export const writeHeaders = {
       minLength: 1,
       maxLength: 255,
       description:
-        'Makes a retry safe: the same key with the same request replays the first response (header Idempotent-Replayed: true) and publishes nothing.',
+        'Makes a retry safe: the same key with the same request replays the first response (header Idempotent-Replayed: true) and publishes nothing. After a 503 outcome-unknown, a retry with the same key and body publishes the same event (same order id and event id) again and answers 202 with those ids.',
     },
     'x-correlation-id': {
       type: 'string',
@@ -65,7 +65,7 @@ const writeProblems = {
   422: { description: 'Idempotency-Key reused with a different request.', ...problemRef },
   503: {
     description:
-      'Kafka, the registry or PostgreSQL is unavailable (Retry-After: 1). `detail` says whether the event may have been written (an unacknowledged publish).',
+      'Retry-After: 1. `type` urn:tideline:problem:dependency-unavailable: Kafka, the registry or PostgreSQL is unavailable and nothing was published; retry. `type` urn:tideline:problem:outcome-unknown: Kafka was handed the event but did not acknowledge it, so it may or may not be in the log (`detail` names its event id and order id). Retry with the same Idempotency-Key and body to get those ids back; the event counts once.',
     ...problemRef,
   },
 } as const;

@@ -80,8 +80,10 @@ export type { EventIdentity, Headers } from './headers';
 export { RecordSigner, signerFromConfig } from './signing';
 export type { SigningKey, SigningOptions, SigningPolicy, SigningSettings } from './signing';
 export { Publisher, kafkaError } from './publisher';
+export { reactionEventId } from './reaction-id';
 export type {
   Cause,
+  LateOutcome,
   OutgoingRecord,
   PublishOptions,
   PublishReceipt,

@@ -1,5 +1,9 @@
+import { orderPlacedTopic, type OrderPlaced } from '@tideline/contracts';
+import type { Kafka } from 'kafkajs';
+import type { RegistryCodec } from './codec';
 import { isMessagingError, MessagingError } from './errors';
-import { kafkaError } from './publisher';
+import { kafkaError, Publisher, type LateOutcome } from './publisher';
+import { RecordSigner } from './signing';
 
 /** Plain objects shaped like kafkajs errors (name, type, retriable, message, cause). */
 const connectionError = {
@@ -101,5 +105,75 @@ describe('kafkaError on wrapped and odd errors', () => {
 
   it.each([null, undefined])('maps %s to TDL_MSG_KAFKA_UNAVAILABLE instead of throwing', (thrown) => {
     expect(kafkaError(thrown).code).toBe('TDL_MSG_KAFKA_UNAVAILABLE');
+  });
+});
+
+describe('Publisher: the late outcome of a timed-out publish', () => {
+  /** A kafkajs producer whose sendBatch settles after `ms` (Kafka answering late), or never. */
+  function late(settle: 'ack' | 'fail', ms: number) {
+    const producer = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      sendBatch: () =>
+        new Promise((resolve, reject) =>
+          setTimeout(
+            () =>
+              settle === 'ack'
+                ? resolve([{ topicName: orderPlacedTopic.name, partition: 0, baseOffset: '41' }])
+                : reject(
+                    Object.assign(new Error('Request timed out'), { name: 'KafkaJSRequestTimeoutError' }),
+                  ),
+            ms,
+          ),
+        ),
+    };
+    return new Publisher({
+      kafka: { producer: () => producer } as unknown as Kafka,
+      codec: { encode: () => Promise.resolve(Buffer.from('value')) } as unknown as RegistryCodec,
+      signer: new RecordSigner({ defaultPolicy: 'off' }),
+      service: 'test',
+    });
+  }
+  const value = {} as OrderPlaced;
+
+  it.each([
+    [
+      'acknowledged',
+      'ack' as const,
+      { acknowledged: true, position: expect.objectContaining({ topic: orderPlacedTopic.name }) as unknown },
+    ],
+    [
+      'failed (still unknown)',
+      'fail' as const,
+      { acknowledged: false, error: expect.objectContaining({ details: { sent: true } }) as unknown },
+    ],
+  ])('tells the caller when the record is finally %s', async (_what, settle, outcome) => {
+    const publisher = late(settle, 300);
+    const outcomes: LateOutcome[] = [];
+    let outcomesWhenRejected: LateOutcome[] | undefined;
+    const told = new Promise<void>((resolve) => {
+      const onLateOutcome = (o: LateOutcome) => {
+        outcomes.push(o);
+        resolve();
+      };
+      const published = publisher.publish(orderPlacedTopic, 'o-1', value, { timeoutMs: 50, onLateOutcome });
+      void published.catch(() => (outcomesWhenRejected = [...outcomes]));
+    });
+    const rejection = publisher
+      .publish(orderPlacedTopic, 'o-2', value, { timeoutMs: 50 })
+      .catch((error: unknown) => error);
+    expect(await rejection).toMatchObject({ code: 'TDL_MSG_PUBLISH_TIMEOUT', details: { sent: true } });
+    await told;
+    expect(outcomesWhenRejected).toEqual([]); // rejected first, told later
+    expect(outcomes).toEqual([outcome]);
+    await publisher.close();
+  });
+
+  it('does not call it for a publish that was answered in time', async () => {
+    const publisher = late('ack', 10);
+    const outcomes: LateOutcome[] = [];
+    await publisher.publish(orderPlacedTopic, 'o-1', value, { onLateOutcome: (o) => outcomes.push(o) });
+    await publisher.close();
+    expect(outcomes).toEqual([]);
   });
 });

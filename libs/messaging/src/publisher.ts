@@ -7,6 +7,7 @@ import type { RegistryCodec } from './codec';
 import { MessagingError, isMessagingError } from './errors';
 import { AVRO_CONTENT_TYPE, HEADER, type Headers, type WireHeaders } from './headers';
 import { ATTR, SpanKind, contextOf, failSpan, producedBy, tracer } from './instrumentation';
+import { reactionEventId } from './reaction-id';
 import type { RecordSigner } from './signing';
 
 export interface PublisherOptions {
@@ -34,10 +35,18 @@ export interface PublishOptions {
   correlationId?: string;
   causationId?: string;
   causedBy?: Cause;
-  /** Defaults to a new UUIDv7. Set it to make a retried command produce the same event id. */
+  /**
+   * Defaults to a function of `causedBy` (the same cause gives the same reaction id), else a new
+   * UUIDv7. Set it to make a retried command produce the same event id.
+   */
   eventId?: string;
   timestamp?: Date;
   timeoutMs?: number;
+  /**
+   * Called once if this publish was rejected with TDL_MSG_PUBLISH_TIMEOUT after its record was
+   * sent, when the producer's request finally ends: the outcome the caller could not wait for.
+   */
+  onLateOutcome?: (outcome: LateOutcome) => void;
   /** Extra headers (not signed). */
   headers?: Headers;
 }
@@ -50,6 +59,13 @@ export interface PublishReceipt {
   eventId: string;
   correlationId: string;
 }
+
+/**
+ * What became of a record whose publish timed out after it was sent: acknowledged (it is in the
+ * log at `position`), or the request failed too (still unknown: it may have been written).
+ */
+export type LateOutcome =
+  { acknowledged: true; position: RecordPosition } | { acknowledged: false; error: MessagingError };
 
 /** A record as bytes, for forwarding (retry, dead-letter and redrive). */
 export interface OutgoingRecord {
@@ -80,6 +96,7 @@ interface Pending {
   topic: string;
   deadline: number;
   state: 'queued' | 'sent' | 'settled';
+  onLateOutcome?: (outcome: LateOutcome) => void;
   resolve: (position: RecordPosition) => void;
   reject: (error: MessagingError) => void;
 }
@@ -173,7 +190,10 @@ export class Publisher {
     options: PublishOptions,
   ): Promise<PublishReceipt> {
     const { span, ...prepared } = this.prepareBytes(topic, key, bytes, options);
-    const position = await traced(span, this.enqueue(prepared.record, options.timeoutMs));
+    const position = await traced(
+      span,
+      this.enqueue(prepared.record, options.timeoutMs, options.onLateOutcome),
+    );
     return { ...position, eventId: prepared.eventId, correlationId: prepared.correlationId };
   }
 
@@ -203,7 +223,9 @@ export class Publisher {
     bytes: Buffer | null,
     options: PublishOptions,
   ): PreparedRecord & { span: Span | undefined } {
-    const eventId = options.eventId ?? uuidv7();
+    const eventId =
+      options.eventId ??
+      (options.causedBy ? reactionEventId(options.causedBy.eventId, topic.name, key) : uuidv7());
     const correlationId = options.correlationId ?? options.causedBy?.correlationId ?? eventId;
     const causationId = options.causationId ?? options.causedBy?.eventId;
     const headers: Headers = {
@@ -265,7 +287,11 @@ export class Publisher {
     return traced(span, this.enqueue({ ...record, headers }, timeoutMs));
   }
 
-  private enqueue(record: OutgoingRecord, timeoutMs = this.timeoutMs): Promise<RecordPosition> {
+  private enqueue(
+    record: OutgoingRecord,
+    timeoutMs = this.timeoutMs,
+    onLateOutcome?: (outcome: LateOutcome) => void,
+  ): Promise<RecordPosition> {
     if (this.closed) {
       return Promise.reject(
         new MessagingError(
@@ -283,6 +309,7 @@ export class Publisher {
         topic: record.topic,
         deadline: Date.now() + timeoutMs,
         state: 'queued',
+        onLateOutcome,
         resolve,
         reject,
       });
@@ -360,8 +387,12 @@ export class Publisher {
       });
     } catch (error) {
       this.counters.failedRequests += 1;
-      const typed = kafkaError(error);
-      for (const pending of batch) settle(pending, () => pending.reject(typed));
+      // The request reached the broker's socket: it may have been written all the same.
+      const typed = kafkaError(error, { sent: true });
+      for (const pending of batch) {
+        if (pending.state === 'settled') pending.onLateOutcome?.({ acknowledged: false, error: typed });
+        settle(pending, () => pending.reject(typed));
+      }
       return;
     }
     const baseOffsets = new Map(
@@ -374,11 +405,9 @@ export class Publisher {
       const slot = `${pending.topic}:${partition}`;
       const offset = next.get(slot) ?? baseOffsets.get(slot) ?? -1n;
       next.set(slot, offset + 1n);
-      settle(
-        pending,
-        () => pending.resolve({ topic: pending.topic, partition, offset: String(offset) }),
-        'acked',
-      );
+      const position = { topic: pending.topic, partition, offset: String(offset) };
+      if (pending.state === 'settled') pending.onLateOutcome?.({ acknowledged: true, position });
+      settle(pending, () => pending.resolve(position), 'acked');
     }
   }
 
@@ -461,7 +490,7 @@ interface KafkaJsError {
 }
 
 /** Maps a kafkajs error to TDL_MSG_KAFKA_UNAVAILABLE (retryable) or TDL_MSG_PUBLISH_REJECTED. */
-export function kafkaError(error: unknown): MessagingError {
+export function kafkaError(error: unknown, details: Record<string, unknown> = {}): MessagingError {
   if (isMessagingError(error)) return error;
   let cause = (typeof error === 'object' && error !== null ? error : {}) as KafkaJsError;
   // The retrier wraps the last attempt's error (retries exhausted) or a non-retriable one.
@@ -482,9 +511,10 @@ export function kafkaError(error: unknown): MessagingError {
   return rejected
     ? new MessagingError('TDL_MSG_PUBLISH_REJECTED', `Kafka refused the records: ${message}`, {
         cause: error,
-        details: { type: cause.type },
+        details: { ...details, type: cause.type },
       })
     : new MessagingError('TDL_MSG_KAFKA_UNAVAILABLE', `Kafka did not acknowledge the records: ${message}`, {
         cause: error,
+        details,
       });
 }

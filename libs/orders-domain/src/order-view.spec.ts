@@ -190,6 +190,18 @@ describe('evolveOrder', () => {
       expect(view.timeline).toHaveLength(3);
     });
 
+    it('with an ambiguous publish retried: copies of one event, and their decisions, are one order', () => {
+      // given OrderPlaced written twice under one event id, each copy decided by the processor,
+      // whose reactions share an event id (a function of the cause) but not their time; all of
+      // them keyed by the order, so on one partition, in this order, in every replay
+      const decidedAgain = confirmed('e-confirmed', 2_700);
+      // when
+      const view = replay([PLACED, CONFIRMED, PLACED, decidedAgain]);
+      // then
+      expect(view).toEqual(replay([PLACED, CONFIRMED]));
+      expect(view.timeline.map((entry) => entry.eventId)).toEqual(['e-placed', 'e-confirmed']);
+    });
+
     it('with a decision repeated under a new id: the earliest one supplies the fields', () => {
       // given the order was decided twice (a retry after the catalog changed), then cancelled
       const second = confirmed('e-confirmed-2', 2_500, {
