@@ -37,7 +37,13 @@ const faultsOnly = process.argv.includes('--faults');
 
 async function main() {
   fs.rmSync(resultsDir, { recursive: true, force: true });
-  if (faultsOnly) return integration('fault scenarios (real processes under injected faults)', 'test-faults');
+  if (faultsOnly) {
+    // The jest set-up loads the libraries from their build output, as after `npm test`.
+    step('build');
+    const built = await npx(['nx', 'run-many', '-t', 'build', '--output-style=stream'], { cwd: root });
+    if (built !== 0) return finish(built, false);
+    return integration('fault scenarios (real processes under injected faults)', 'test-faults');
+  }
 
   step('formatting (prettier --check)');
   let code = await npx(['prettier', '--check', '--log-level', 'warn', '.'], { cwd: root });
