@@ -8,6 +8,18 @@ interface Slot {
 }
 
 /**
+ * kafkajs sends the transactional InitProducerId at a producer's first `transaction()`, not at
+ * `connect()` (that one initialises a separate, non-transactional id). Begin and end an empty
+ * transaction (no request to the coordinator) to have it now: it fences the id's previous
+ * producer and makes the coordinator complete or abort what that one left open.
+ */
+async function initTransactions(producer: Producer): Promise<Producer> {
+  const transaction = await producer.transaction();
+  await transaction.abort();
+  return producer;
+}
+
+/**
  * The transactional producers of one consumer, one per input partition
  * (`<prefix>-<topic>-<partition>`). kafkajs initialises a producer id once per producer and
  * never again: a producer that was fenced (the partition's next owner initialised the same id)
@@ -41,7 +53,7 @@ export class TransactionalProducers {
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
       });
-      const producer = created.connect().then(() => created);
+      const producer = created.connect().then(() => initTransactions(created));
       const fresh: Slot = { producer, verified: false };
       producer.catch(() => {
         if (this.slots.get(key) === fresh) this.slots.delete(key);
