@@ -1,6 +1,8 @@
 // Partition hand-back in transactional mode, on a private Kafka cluster: order-processor runs as
-// real processes, scaled 1 → 2 → 1 → 2 under a steady order load, then one of them is frozen
-// (SIGSTOP) past its transaction timeout and its session timeout, and thawed (SIGCONT). Each
+// real processes, scaled 1 → 2 → 1 → 2 under a steady order load; then the broker's answers are
+// lost for a moment and every connection reset (a commit that went through although its client
+// saw it fail: kafkajs stays in COMMITTING); then one processor is frozen (SIGSTOP) past its
+// transaction timeout and its session timeout, and thawed (SIGCONT). Each
 // input partition has its own transactional producer; every move of a partition fences the
 // previous owner's. Every order must get exactly one decision (none lost, none twice), every
 // phase must drain (no partition stalls), and a routine hand-back must not block a partition.
@@ -77,6 +79,7 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
   const started = Date.now();
   cluster = await startKafkaCluster({
     brokers: 1,
+    proxies: true,
     // The coordinator looks for transactions past their timeout every second (default 10 s).
     overrides: { 'transaction.abort.timed.out.transaction.cleanup.interval.ms': 1_000 },
   });
@@ -99,6 +102,7 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
 
   // Every decision, read committed: an aborted transaction's records are never seen.
   const decisions = new Map<string, string[]>();
+  let lastDecisionAt = Date.now();
   watcher = cluster.kafka.consumer({ groupId: uniqueName('watch'), maxWaitTimeInMs: 200 });
   await watcher.connect();
   await watcher.subscribe({
@@ -110,6 +114,7 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
       const id = message.key?.toString() ?? '';
       const eventId = message.headers?.[HEADER.eventId]?.toString() ?? '';
       decisions.set(id, [...(decisions.get(id) ?? []), eventId]);
+      lastDecisionAt = Date.now();
       return Promise.resolve();
     },
   });
@@ -135,8 +140,10 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
     return service;
   };
 
-  // A steady flow of orders; `acked` holds those Kafka acknowledged.
+  // A steady flow of orders; `acked` holds those Kafka acknowledged, `uncertain` those whose
+  // publish failed while the broker's answers were lost (written or not: at most one decision).
   const acked: string[] = [];
+  const uncertain: string[] = [];
   let flowing = true;
   const flow = (async () => {
     for (let i = 0; flowing; i++) {
@@ -148,8 +155,12 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
         lines: [{ sku: 'SKU-1', quantity: 1 + (i % 3) }],
         placedAt: Date.now(),
       };
-      await publisher!.publish(orderPlacedTopic, orderId, order);
-      acked.push(orderId);
+      try {
+        await publisher!.publish(orderPlacedTopic, orderId, order);
+        acked.push(orderId);
+      } catch {
+        uncertain.push(orderId);
+      }
       await new Promise((resolve) => setTimeout(resolve, ORDER_INTERVAL_MS));
     }
   })();
@@ -169,29 +180,46 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
   await flowFor(3_000);
   await drained('one processor');
   const second = await startProcessor(); // 1 → 2
-  await flowFor(5_000);
+  await flowFor(4_000);
   await drained('scaled to two');
   await second.stop('SIGTERM'); // 2 → 1: its partitions come back to the first
-  await flowFor(5_000);
+  await flowFor(4_000);
   await drained('scaled back to one');
   const third = await startProcessor(); // 1 → 2: and go away again
-  await flowFor(5_000);
+  await flowFor(4_000);
   await drained('scaled to two again');
   const handedBack = acked.length;
   const handBackSeconds = (Date.now() - started) / 1000;
+
+  // The broker's answers are lost for a moment, then every connection is reset: commits that
+  // reached the coordinator fail on the client's side (kafkajs is left in COMMITTING).
+  const proxy = cluster.proxy(1);
+  await proxy.dropResponses();
+  await flowFor(1_500);
+  await proxy.reset();
+  await proxy.recover();
+  await flowFor(3_000);
+  await drained('after lost answers');
+  const afterLostAnswers = acked.length;
 
   // Frozen past its transaction timeout and its session: the first takes its partitions over
   // (fencing its producers); thawed, it is a zombie until it rejoins and gets some back.
   third.child.kill('SIGSTOP');
   await flowFor(SESSION_TIMEOUT_MS + TRANSACTION_TIMEOUT_MS + 1_000);
   third.child.kill('SIGCONT');
-  await flowFor(6_000);
+  await flowFor(5_000);
   flowing = false;
   await flow;
   await drained('after the freeze');
 
+  // An uncertain order that was written has its decision too (drained covers acked ones only).
+  await eventually(
+    'the last decisions',
+    () => Promise.resolve(Date.now() - lastDecisionAt > 2_000 ? true : undefined),
+    { timeoutMs: 10_000, intervalMs: 200 },
+  );
   // Exactly one decision per acknowledged order, none for anything else.
-  const ours = new Set(acked);
+  const ours = new Set([...acked, ...uncertain]);
   const twice = [...decisions].filter(([, events]) => events.length > 1).map(([id]) => id);
   const lost = acked.filter((id) => !decisions.has(id));
   const foreign = [...decisions.keys()].filter((id) => !ours.has(id));
@@ -200,6 +228,8 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
   await admin.disconnect();
   const report = {
     ordersThroughHandBacks: handedBack,
+    ordersThroughLostAnswers: afterLostAnswers - handedBack,
+    uncertain: uncertain.length,
     ordersTotal: acked.length,
     lost: lost.length,
     duplicated: twice.length,
