@@ -33,6 +33,12 @@ export const processorVariables = {
     .transform((raw) => raw.split(',').map((part) => Number(part.trim())))
     .pipe(z.array(z.number().int().min(0, 'each delay must be ≥ 0 ms')).min(1, 'needs at least one delay')),
   SESSION_TIMEOUT_MS: sessionTimeoutMs,
+  /**
+   * transaction.timeout.ms of the per-partition transactional producers: Kafka aborts a
+   * transaction open longer (a paused process) and fences its producer, which is then rebuilt.
+   * At most the brokers' transaction.max.timeout.ms (15 min by default).
+   */
+  TRANSACTION_TIMEOUT_MS: integer(10_000, 1_000, 900_000),
   PARTITIONS_CONCURRENTLY: integer(3, 1, 100),
   SHUTDOWN_TIMEOUT_MS: integer(20_000, 1_000, 600_000),
 };

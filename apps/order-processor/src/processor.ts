@@ -58,6 +58,7 @@ export class OrderProcessor {
       service: 'order-processor',
       groupId: config.GROUP_ID,
       transactional: true,
+      transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS,
       sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
       retry: { delaysMs: config.RETRY_DELAYS_MS },
       partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,

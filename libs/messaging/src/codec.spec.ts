@@ -1,6 +1,7 @@
 import { orderPlacedTopic, productUpdatedTopic } from '@tideline/contracts';
+import net from 'node:net';
 import avro from 'avsc';
-import { frame, invalidPaths, unframe } from './codec';
+import { RegistryCodec, frame, httpStatus, invalidPaths, registryUnreachable, unframe } from './codec';
 import { isMessagingError, MessagingError } from './errors';
 import { backwardProblems } from './schema-admin';
 import { desiredConfig } from './topic-admin';
@@ -71,5 +72,51 @@ describe('topic configs from the catalog', () => {
       'cleanup.policy': 'compact',
       'retention.ms': '-1',
     });
+  });
+});
+
+describe('a registry that does not answer', () => {
+  // A port nothing listens on: the Confluent client reports the refused connection as "status 400".
+  const closedPort = async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  };
+
+  it('is TDL_MSG_REGISTRY_UNAVAILABLE (retryable) for an encode, not a rejection of the record', async () => {
+    const codec = new RegistryCodec({ registryUrl: `http://127.0.0.1:${await closedPort()}` });
+    const order = {
+      orderId: 'o-1',
+      customerId: 'c-1',
+      currency: 'EUR',
+      lines: [{ sku: 'SKU-1', quantity: 1 }],
+      placedAt: Date.now(),
+    };
+    const caught = await codec.encode(orderPlacedTopic, order).catch((error: unknown) => error);
+    expect(caught).toMatchObject({ code: 'TDL_MSG_REGISTRY_UNAVAILABLE', retryable: true });
+    expect(httpStatus((caught as MessagingError).cause)).toBe(400);
+  });
+
+  it('is TDL_MSG_REGISTRY_UNAVAILABLE for a decode of an unseen schema id', async () => {
+    const codec = new RegistryCodec({ registryUrl: `http://127.0.0.1:${await closedPort()}` });
+    const caught = await codec
+      .decode(orderPlacedTopic, frame(7, Buffer.from([0])))
+      .catch((error: unknown) => error);
+    expect(caught).toMatchObject({ code: 'TDL_MSG_REGISTRY_UNAVAILABLE', retryable: true });
+  });
+
+  it.each([
+    [{ status: 400, message: 'Error, status 400: connect ECONNREFUSED 127.0.0.1:8081' }, true],
+    [{ status: 400, message: 'Error, status 400: socket hang up' }, true],
+    [{ status: 503, message: 'Service Unavailable' }, true],
+    [{ status: 408, message: 'Timeout after 3000ms' }, true],
+    [{ code: 'ECONNRESET', message: 'read ECONNRESET' }, true],
+    [{ status: 400, message: 'Invalid schema: field "x" has no type' }, false],
+    [{ status: 401, message: 'Unauthorized' }, false],
+    [{ status: 422, message: 'Schema being registered is invalid' }, false],
+  ])('classifies %j as unreachable: %s', (error, unreachable) => {
+    expect(registryUnreachable(error)).toBe(unreachable);
   });
 });

@@ -49,6 +49,24 @@ export function httpStatus(error: unknown): number | undefined {
   return undefined;
 }
 
+// Node's socket errors and the HTTP client's own timeouts: the registry was not reached.
+const UNREACHABLE =
+  /\b(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|socket hang up|Timeout after)\b/i;
+
+/**
+ * True when a registry call failed without an answer from the registry. The Confluent client
+ * (mappersmith) reports a connection error as a response with status 400 and the socket
+ * error as its text ("Error, status 400: connect ECONNREFUSED …"), like a real 400.
+ */
+export function registryUnreachable(error: unknown): boolean {
+  const status = httpStatus(error);
+  if (status === 408 || status === 429 || (status !== undefined && status >= 500)) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNREACHABLE.test(code)) return true;
+  const message = (error as { message?: unknown } | null)?.message;
+  return (status === undefined || status === 400) && typeof message === 'string' && UNREACHABLE.test(message);
+}
+
 /** Paths of the fields that make `value` invalid for `type`, e.g. `lines.0.quantity`. */
 export function invalidPaths(type: avro.Type, value: unknown): string[] {
   const paths: string[] = [];
@@ -232,6 +250,13 @@ export class RegistryCodec {
   private registryError(error: unknown, topic: TopicDescriptor<unknown>, action: string): MessagingError {
     const status = httpStatus(error);
     const message = (error as Error).message ?? String(error);
+    if (registryUnreachable(error)) {
+      return new MessagingError(
+        'TDL_MSG_REGISTRY_UNAVAILABLE',
+        `could not ${action} ${topic.valueSubject}: the schema registry did not answer: ${message}`,
+        { cause: error, details: { subject: topic.valueSubject, status } },
+      );
+    }
     if (status === 409) {
       return new MessagingError(
         'TDL_MSG_SCHEMA_INCOMPATIBLE',

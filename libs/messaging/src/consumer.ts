@@ -1,9 +1,9 @@
 import { context, trace, type Span } from '@opentelemetry/api';
 import type { TopicDescriptor } from '@tideline/contracts';
 import { metricsEnabled, tracingEnabled, withLogFields } from '@tideline/observability';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { RegistryCodec } from './codec';
-import { isMessagingError, kafkaUnavailable } from './errors';
+import { isMessagingError, kafkaUnavailable, type MessagingError } from './errors';
 import { createGroupConsumer, forwardingPublisher, settlesWithin, watchGroup } from './group-lifecycle';
 import { PartitionBlocks, type BlockedPartition } from './blocked-partitions';
 import { describeFailure, failureHeaders, forwardedHeaders, type Failure } from './failure';
@@ -26,6 +26,7 @@ import { silentLogger, type Logger } from './log';
 import { resetOffsets, type OffsetTarget } from './offsets-admin';
 import { Publisher, type Cause, type OutgoingRecord, type PublishOptions } from './publisher';
 import { BatchTransaction } from './transaction';
+import { TransactionalProducers } from './transactional-producers';
 import type { RecordSigner } from './signing';
 import { ensureGroupTopics } from './topic-admin';
 
@@ -110,9 +111,17 @@ export interface ConsumerOptions {
    * the consumed offsets are written in one Kafka transaction per partition batch. One
    * transactional producer per input partition (`<prefix>-<topic>-<partition>`), so a new
    * owner of a partition fences a zombie. Readers of the output must read committed (the
-   * kafkajs default).
+   * kafkajs default). A producer that fails a transaction (fenced, timed out, Kafka gone) or
+   * whose partition is revoked is dropped; its successor re-reads the group's committed offset
+   * before any work (docs/explanation/messaging-runtime.md, "Transactions that fail").
    */
   transactional?: boolean | { transactionalIdPrefix: string };
+  /**
+   * transaction.timeout.ms of the transactional producers: the coordinator aborts a
+   * transaction open longer (a paused process, a broker outage) and fences its producer.
+   * Default 10 s; at most the brokers' transaction.max.timeout.ms (15 min by default).
+   */
+  transactionTimeoutMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** How often the group's lag is read (metrics, `lag()`). Default 5 s; 0: only at start. */
@@ -144,6 +153,7 @@ const DONE: Outcome = { kind: 'done' };
 const REGISTRY_BACKOFF_MS = 1_000;
 const COMMIT_CHECK_MS = 1_000;
 const TRANSACTION_MAX_RECORDS = 500;
+const DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
 
 /**
  * A consumer group over typed topics: at-least-once, order per partition, failures to
@@ -161,7 +171,9 @@ export class TidelineConsumer {
   private readonly deadLetterTopic: string;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly paused = new Set<string>();
-  private readonly transactionalProducers = new Map<string, Promise<Producer>>();
+  private readonly producers: TransactionalProducers | undefined;
+  /** Failed transactions in a row, by partition (backoff and blocking after the first). */
+  private readonly transactionFailures = new Map<string, number>();
   private readonly lagMonitor: LagMonitor;
   private readonly blocks: PartitionBlocks;
   private state: ConsumerState = 'idle';
@@ -186,6 +198,16 @@ export class TidelineConsumer {
       intervalMs: options.lagIntervalMs,
       logger: this.logger,
     });
+    if (options.transactional) {
+      const setting = options.transactional;
+      this.producers = new TransactionalProducers({
+        kafka: options.kafka,
+        transactionalIdPrefix: typeof setting === 'object' ? setting.transactionalIdPrefix : options.groupId,
+        transactionTimeoutMs: this.transactionTimeoutMs(),
+        groupId: options.groupId,
+        logger: this.logger,
+      });
+    }
     const forwarding = forwardingPublisher(options);
     this.publisher = forwarding.publisher;
     this.ownsPublisher = forwarding.owned;
@@ -194,6 +216,8 @@ export class TidelineConsumer {
       logger: this.logger,
       onJoin: (assignments) => {
         this.assignments = assignments;
+        // Another instance may own a revoked partition's transactional id before it comes back.
+        this.producers?.retain(assignments);
       },
       onFatal: (error) => {
         this.state = 'crashed';
@@ -278,9 +302,7 @@ export class TidelineConsumer {
   private async disconnectQuietly(): Promise<void> {
     this.lagMonitor.stop();
     await this.consumer.disconnect().catch(() => undefined);
-    for (const producer of this.transactionalProducers.values())
-      await producer.then((p) => p.disconnect()).catch(() => undefined);
-    this.transactionalProducers.clear();
+    await this.producers?.closeAll();
     if (this.ownsPublisher) await this.publisher.close().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }
@@ -311,23 +333,36 @@ export class TidelineConsumer {
     }
   }
 
-  private transactionalProducer(topic: string, partition: number): Promise<Producer> {
-    const slot = `${topic}:${partition}`;
-    let producer = this.transactionalProducers.get(slot);
-    if (!producer) {
-      const setting = this.options.transactional;
-      const prefix = typeof setting === 'object' ? setting.transactionalIdPrefix : this.options.groupId;
-      const created = this.options.kafka.producer({
-        transactionalId: `${prefix}-${topic}-${partition}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
+  private transactionTimeoutMs(): number {
+    return this.options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
+  }
+
+  /**
+   * A new transactional producer's first batch. Its InitProducerId made the coordinator finish
+   * whatever the previous producer of that transactional id left open: committed if its EndTxn
+   * got through (even when kafkajs saw that call fail), aborted otherwise. Only now is the
+   * group's committed offset final, so it is read again: when it is past the fetched records
+   * (a previous owner's or our own "failed" commit went through) the partition seeks there
+   * instead of doing that work twice. True when it sought (the batch is not handled).
+   */
+  private async seekPastCommitted(payload: EachBatchPayload): Promise<boolean> {
+    const { topic, partition, messages } = payload.batch;
+    const first = messages[0];
+    if (first === undefined) return false;
+    const [offsets] = await this.admin
+      .fetchOffsets({ groupId: this.options.groupId, topics: [topic] })
+      .catch((error: unknown) => {
+        throw kafkaUnavailable(error);
       });
-      producer = created.connect().then(() => created);
-      producer.catch(() => this.transactionalProducers.delete(slot));
-      this.transactionalProducers.set(slot, producer);
-    }
-    return producer;
+    const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset;
+    this.producers?.markVerified(topic, partition);
+    if (committed === undefined || BigInt(committed) <= BigInt(first.offset)) return false;
+    this.logger.info(
+      { groupId: this.options.groupId, topic, partition, fetched: first.offset, committed },
+      'committed offset is past the fetched records: seeking to it',
+    );
+    this.consumer.seek({ topic, partition, offset: committed });
+    return true;
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
@@ -335,16 +370,23 @@ export class TidelineConsumer {
     const { topic, partition } = batch;
     const heartbeat = () => payload.heartbeat();
     const pause = () => payload.pause();
-    const transaction = this.options.transactional
-      ? new BatchTransaction(
-          await this.transactionalProducer(topic, partition),
-          this.options.groupId,
-          topic,
-          partition,
-        )
-      : undefined;
+    let transaction: BatchTransaction | undefined;
+    if (this.producers) {
+      const { producer, verified } = await this.producers.acquire(topic, partition);
+      if (!verified && (await this.seekPastCommitted(payload))) return;
+      transaction = new BatchTransaction(
+        producer,
+        this.options.groupId,
+        topic,
+        partition,
+        this.transactionTimeoutMs(),
+      );
+    }
+    // Transactional: a record's output joins the transaction only once the record is done, so a
+    // record that waits (registry down, blocked) and runs again adds nothing twice.
+    const staged: OutgoingRecord[] = [];
     const output = (record: OutgoingRecord): Promise<unknown> =>
-      transaction ? Promise.resolve(transaction.add(record)) : this.publisher.send(record);
+      transaction ? Promise.resolve(staged.push(record)) : this.publisher.send(record);
     let heartbeatError: unknown;
     let nextCommitCheck = Date.now() + COMMIT_CHECK_MS;
     let done: string | undefined;
@@ -367,6 +409,8 @@ export class TidelineConsumer {
           break;
         }
         const outcome = await this.handleRecord(topic, partition, message, output, transaction !== undefined);
+        const outputs = staged.splice(0);
+        if (outcome.kind === 'done') for (const record of outputs) transaction?.add(record);
         if (outcome.kind === 'wait') {
           const delay = Math.max(0, outcome.until - Date.now());
           this.pauseUntil(
@@ -392,13 +436,19 @@ export class TidelineConsumer {
         }
       }
       if (transaction && done !== undefined) await transaction.commit(done);
-      if (transaction && done !== undefined) this.blocks.clear(topic, partition);
+      if (transaction && done !== undefined) {
+        this.blocks.clear(topic, partition);
+        this.transactionFailures.delete(`${topic}:${partition}`);
+      }
     } catch (error) {
       // Transactional: nothing since the last commit is visible; those records run again.
       if (transaction) {
         done = transaction.committed;
         transaction.abort();
-        if (this.blockOnRejectedWrite(error, topic, partition, pause)) return;
+        if (this.recoverFailedTransaction(error, topic, partition, pause)) {
+          if (heartbeatError !== undefined) throw heartbeatError as Error;
+          return;
+        }
       }
       throw error;
     } finally {
@@ -411,31 +461,45 @@ export class TidelineConsumer {
   }
 
   /**
-   * A transaction Kafka refused to take a record of (too large, ACL, deleted topic): the
-   * partition blocks and retries after a backoff from its last commit instead of crashing the
-   * consumer over and over. Other errors (Kafka unreachable, fenced) are not handled here.
+   * After any failed transaction the partition's producer is dropped: kafkajs cannot use it
+   * again (fenced, timed out, or stuck half-way through a commit). The records since the last
+   * commit run again with a new producer, which first re-reads the committed offset
+   * (`seekPastCommitted`). A fence or a timeout is routine after a hand-back or a pause: the
+   * partition goes on at once. A write Kafka refused (too large, ACL, deleted topic) and a
+   * fence or timeout again right after block the partition with backoff (reported by
+   * `status().blocked` and /readyz) instead of crashing the consumer over and over. Kafka being
+   * unreachable is left to kafkajs (false: rethrow).
    */
-  private blockOnRejectedWrite(
+  private recoverFailedTransaction(
     error: unknown,
     topic: string,
     partition: number,
     pause: () => () => void,
   ): boolean {
-    if (!isMessagingError(error, 'TDL_MSG_PUBLISH_REJECTED')) return false;
-    const backoffMs = this.blocks.block(topic, partition, 'its transaction', error);
-    // A fresh producer (new epoch) for the next try: kafkajs keeps the sequence numbers of the
-    // rejected request, so the broker would take the next transaction's records on a partition
-    // the rejected request also wrote for duplicates of the aborted ones and drop them.
     const slot = `${topic}:${partition}`;
-    const stale = this.transactionalProducers.get(slot);
-    this.transactionalProducers.delete(slot);
-    void stale?.then((producer) => producer.disconnect()).catch(() => undefined);
+    const code = isMessagingError(error) ? error.code : 'TDL_MSG_KAFKA_UNAVAILABLE';
+    this.producers?.drop(topic, partition, `its transaction failed (${code})`);
+    const rejected = code === 'TDL_MSG_PUBLISH_REJECTED';
+    const fenced = code === 'TDL_MSG_PRODUCER_FENCED' || code === 'TDL_MSG_TRANSACTION_TIMEOUT';
+    if (!rejected && !fenced) return false;
+    const failures = (this.transactionFailures.get(slot) ?? 0) + 1;
+    this.transactionFailures.set(slot, failures);
+    if (fenced && failures === 1) {
+      this.logger.warn(
+        { groupId: this.options.groupId, topic, partition, errorCode: code, error: (error as Error).message },
+        'transaction failed: redoing its records with a new transactional producer',
+      );
+      return true;
+    }
+    const backoffMs = this.blocks.block(topic, partition, 'its transaction', error);
     this.pauseUntil(
       pause,
       new Promise((resolve) => this.trackTimer(resolve, backoffMs)),
       topic,
       partition,
-      'blocked: Kafka rejected a write of its transaction',
+      rejected
+        ? 'blocked: Kafka rejected a write of its transaction'
+        : `blocked: its transactions fail (${code})`,
     );
     return true;
   }
@@ -582,6 +646,9 @@ export class TidelineConsumer {
       return failed(error);
     }
     const identity = identityOf(original);
+    // Set when an emit could not reach the schema registry: whatever the handler then throws,
+    // the record is not at fault.
+    let registryDown: MessagingError | undefined;
     const record: RecordContext = {
       ...identity,
       groupId: this.options.groupId,
@@ -597,10 +664,15 @@ export class TidelineConsumer {
       cause: { eventId: identity.eventId, correlationId: identity.correlationId },
       emit: async (target, key, emitted, options = {}) => {
         const withCause = { causedBy: record.cause, ...options };
-        if (!transactional) return this.publisher.publish(target, key, emitted, withCause);
-        const prepared = await this.publisher.prepare(target, key, emitted, withCause);
-        await output(prepared.record);
-        return { eventId: prepared.eventId, correlationId: prepared.correlationId };
+        try {
+          if (!transactional) return await this.publisher.publish(target, key, emitted, withCause);
+          const prepared = await this.publisher.prepare(target, key, emitted, withCause);
+          await output(prepared.record);
+          return { eventId: prepared.eventId, correlationId: prepared.correlationId };
+        } catch (error) {
+          if (isMessagingError(error, 'TDL_MSG_REGISTRY_UNAVAILABLE')) registryDown ??= error;
+          throw error;
+        }
       },
     };
     try {
@@ -609,6 +681,9 @@ export class TidelineConsumer {
       this.counts.processed += 1;
       return 'processed';
     } catch (error) {
+      // Like a decode above: wait, then the same record again (its staged output is dropped).
+      if (registryDown)
+        return { kind: 'wait', until: Date.now() + REGISTRY_BACKOFF_MS, reason: registryDown.message };
       return failed(error);
     }
   }

@@ -32,6 +32,8 @@ export const messagingErrorCodes = {
   TDL_MSG_KEY_INVALID: { retryable: false },
   TDL_MSG_VALUE_MISSING: { retryable: false },
   TDL_MSG_REASSIGNMENT_INCOMPLETE: { retryable: true },
+  TDL_MSG_PRODUCER_FENCED: { retryable: true },
+  TDL_MSG_TRANSACTION_TIMEOUT: { retryable: true },
 } as const;
 
 export type MessagingErrorCode = keyof typeof messagingErrorCodes;
