@@ -38,7 +38,6 @@ import {
   type KafkaCluster,
   type ServiceProcess,
 } from '@tideline/testing';
-import type { Consumer } from 'kafkajs';
 
 const entry = path.resolve(__dirname, '..', 'src', 'main.ts');
 const GROUP = 'order-processor';
@@ -54,7 +53,7 @@ const codec = new RegistryCodec({ registryUrl: testInfra().registryUrl });
 const services: ServiceProcess[] = [];
 let cluster: KafkaCluster | undefined;
 let publisher: Publisher | undefined;
-let watcher: Consumer | undefined;
+let watcher: ReturnType<KafkaCluster['kafka']['consumer']> | undefined;
 
 afterAll(async () => {
   for (const service of services) service.child.kill('SIGCONT');
@@ -156,7 +155,7 @@ it('hands partitions back and forth (1 → 2 → 1 → 2) and survives a frozen 
         placedAt: Date.now(),
       };
       try {
-        await publisher!.publish(orderPlacedTopic, orderId, order);
+        await publisher.publish(orderPlacedTopic, orderId, order);
         acked.push(orderId);
       } catch {
         uncertain.push(orderId);
