@@ -92,8 +92,11 @@ export async function foldOrders(
   return views;
 }
 
-/** The catalog's topics (with every group's retry and dead-letter topics) and schemas in place; idempotent. */
-export async function provisionTopicsAndSchemas(): Promise<void> {
+/**
+ * The catalog's topics (with every group's retry and dead-letter topics) and schemas in place
+ * (in the test stack's registry, or `registryUrl`); idempotent.
+ */
+export async function provisionTopicsAndSchemas(registryUrl = testInfra().registryUrl): Promise<void> {
   const infra = testInfra();
   const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: uniqueName('provision') });
   const admin = kafka.admin();
@@ -105,7 +108,7 @@ export async function provisionTopicsAndSchemas(): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-  await registerSchemas(new RegistryCodec({ registryUrl: infra.registryUrl }), allTopics);
+  await registerSchemas(new RegistryCodec({ registryUrl }), allTopics);
 }
 
 /**
@@ -116,8 +119,9 @@ export async function provisionOrderStack(
   processorGroup: string,
   projectionGroup: string,
   databaseUrl: string,
+  registryUrl?: string,
 ): Promise<void> {
-  await provisionTopicsAndSchemas();
+  await provisionTopicsAndSchemas(registryUrl);
   await startGroupAtEnd(processorGroup, [orderPlacedTopic.name, orderCancelledTopic.name]);
   const projected = projectedTopics.map((t) => t.name);
   // The projection's positions live in its database; its group's Kafka offsets go to the end too,
@@ -148,16 +152,18 @@ export class OrderStack {
 
   private constructor(private readonly extraEnv: Record<string, string>) {}
 
+  /** `registryUrl`: a registry of the test's own instead of the test stack's (its schemas are registered there). */
   static async start({
     processors = 2,
     env = {},
-  }: { processors?: number; env?: Record<string, string> } = {}) {
+    registryUrl = testInfra().registryUrl,
+  }: { processors?: number; env?: Record<string, string>; registryUrl?: string } = {}) {
     const stack = new OrderStack(env);
     const infra = testInfra();
     stack.database = await createTestDatabase('orders_e2e');
     stack.common = {
       KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: infra.registryUrl,
+      SCHEMA_REGISTRY_URL: registryUrl,
       DATABASE_URL: stack.database.url,
       SIGNING_KEY_ID: uniqueName('key'),
       SIGNING_KEY: randomBytes(32).toString('base64'),
@@ -165,7 +171,7 @@ export class OrderStack {
       SHUTDOWN_TIMEOUT_MS: '5000',
       ...env,
     };
-    await provisionOrderStack(stack.processorGroup, stack.projectionGroup, stack.database.url);
+    await provisionOrderStack(stack.processorGroup, stack.projectionGroup, stack.database.url, registryUrl);
     await stack.startProjection();
     stack.api = await stack.track(
       startService('order-api', entry('order-api'), {
@@ -181,10 +187,12 @@ export class OrderStack {
     return `${this.run}-${name}`;
   }
 
-  async startProcessor(): Promise<ServiceProcess> {
+  /** Starts an order-processor; ready when `readyPath` answers 200 (`/healthz`: as soon as it listens). */
+  async startProcessor({ readyPath = '/readyz' }: { readyPath?: string } = {}): Promise<ServiceProcess> {
     const service = await this.track(
       startService('order-processor', entry('order-processor'), {
         port: await freePort(),
+        readyPath,
         env: {
           ...this.common,
           GROUP_ID: this.processorGroup,
