@@ -3,6 +3,7 @@
 // group and its tables' groups), registry subjects and PostgreSQL databases.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Client } from 'pg';
+import { dropDatabase } from './database';
 import { testInfra, type TestInfra } from './infra';
 
 export interface StackNames {
@@ -117,9 +118,7 @@ export async function deleteScope(
     }
   }
   await withPostgres(infra, async (client) => {
-    for (const database of found.databases) {
-      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    }
+    for (const database of found.databases) await dropDatabase(client, database);
   });
   // A deleted topic may stay listed for a moment: what is still there after a few seconds is left.
   let after = scoped(await listStack(infra), scope);
