@@ -5,7 +5,7 @@
 // every group is caught up.
 import { orderPlacedTopic } from '@tideline/contracts';
 import { driveOrders, eventually } from '@tideline/testing';
-import { FaultSystem, report, step } from './system';
+import { expectNothingLostOrTwice, FaultSystem, report, step } from './system';
 
 const RATE = 40;
 const ORDERS = 2_000;
@@ -93,7 +93,7 @@ it('loses and duplicates nothing when the single broker is killed with kill -9 m
       catchUpAfterLoadMs: catchUpMs,
       testMs: Date.now() - started,
     });
-    FaultSystem.expectClean(verdict, load);
+    expectNothingLostOrTwice(verdict, load);
   } finally {
     await admin.disconnect();
   }

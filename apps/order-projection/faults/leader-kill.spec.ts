@@ -6,7 +6,7 @@
 // recomputation from the topics, and every service is ready and caught up.
 import { orderPlacedTopic } from '@tideline/contracts';
 import { driveOrders, eventually } from '@tideline/testing';
-import { FaultSystem, report, step } from './system';
+import { expectNothingLostOrTwice, FaultSystem, report, step } from './system';
 
 const RATE = 40;
 const ORDERS = 2_400;
@@ -102,7 +102,7 @@ it('loses and duplicates nothing when the leader broker is killed with kill -9 m
       catchUpAfterLoadMs: catchUpMs,
       testMs: Date.now() - started,
     });
-    FaultSystem.expectClean(verdict, load);
+    expectNothingLostOrTwice(verdict, load);
   } finally {
     await admin.disconnect();
   }
