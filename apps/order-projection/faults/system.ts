@@ -116,8 +116,18 @@ export interface Verdict {
   extraOrders: number;
   /** Orders with more than one OrderPlaced event id. */
   duplicateOrderEvents: number;
-  /** Orders with more than one decision (confirmed or rejected) record. */
+  /**
+   * OrderPlaced records beyond one per event id: an ambiguous publish retried on its key writes
+   * the same event again (one order, one event id), which consumers take as one. Reported only.
+   */
+  placedCopies: number;
+  /** Orders with more than one decision event id (confirmed or rejected). */
   duplicateDecisions: number;
+  /**
+   * Orders with more decision records than OrderPlaced records: exactly-once gives one decision
+   * record per record read, so an extra one is a batch redone after its transaction committed.
+   */
+  redoneDecisions: number;
   /** Acknowledged event ids not the one on the topic. */
   eventIdMismatch: number;
   readModelRows: number;
@@ -310,7 +320,8 @@ export class FaultSystem {
     const placed = eventsByKey(orderPlacedTopic.name);
     const confirmed = eventsByKey(orderConfirmedTopic.name);
     const rejected = eventsByKey(orderRejectedTopic.name);
-    const decisions = (id: string) => (confirmed.get(id)?.length ?? 0) + (rejected.get(id)?.length ?? 0);
+    const decisionRecords = (id: string) => [...(confirmed.get(id) ?? []), ...(rejected.get(id) ?? [])];
+    const decisions = (id: string) => new Set(decisionRecords(id)).size;
 
     const { rows } = await this.pool!.query<{ order_id: string; view: OrderView }>(
       'SELECT order_id, view FROM order_projection.orders',
@@ -348,10 +359,11 @@ export class FaultSystem {
       lostDecided: acked.filter((a) => decisions(a.orderId) === 0).length,
       lostProjected: acked.filter((a) => !projected.has(a.orderId)).length,
       extraOrders: [...placed.keys()].filter((id) => !ackedIds.has(id)).length,
-      duplicateOrderEvents: [...placed.values()].filter((ids) => ids.length > 1).length,
+      duplicateOrderEvents: [...placed.values()].filter((ids) => new Set(ids).size > 1).length,
+      placedCopies: [...placed.values()].reduce((n, ids) => n + ids.length - new Set(ids).size, 0),
       duplicateDecisions: [...placed.keys()].filter((id) => decisions(id) > 1).length,
-      eventIdMismatch: acked.filter((a) => placed.has(a.orderId) && placed.get(a.orderId)![0] !== a.eventId)
-        .length,
+      redoneDecisions: [...placed].filter(([id, ids]) => decisionRecords(id).length > ids.length).length,
+      eventIdMismatch: acked.filter((a) => placed.get(a.orderId)?.some((id) => id !== a.eventId)).length,
       readModelRows: rows.length,
       readModelMismatches,
       decisions: [...confirmed.values(), ...rejected.values()].reduce((n, ids) => n + ids.length, 0),
@@ -378,6 +390,7 @@ export function expectNothingLostOrTwice(verdict: Verdict, load: LoadReport): vo
     extraOrders: verdict.extraOrders,
     duplicateOrderEvents: verdict.duplicateOrderEvents,
     duplicateDecisions: verdict.duplicateDecisions,
+    redoneDecisions: verdict.redoneDecisions,
     eventIdMismatch: verdict.eventIdMismatch,
     readModelMismatches: verdict.readModelMismatches,
   }).toEqual({
@@ -388,6 +401,7 @@ export function expectNothingLostOrTwice(verdict: Verdict, load: LoadReport): vo
     extraOrders: 0,
     duplicateOrderEvents: 0,
     duplicateDecisions: 0,
+    redoneDecisions: 0,
     eventIdMismatch: 0,
     readModelMismatches: 0,
   });
