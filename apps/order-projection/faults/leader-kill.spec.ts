@@ -6,7 +6,7 @@
 // recomputation from the topics, and every service is ready and caught up.
 import { orderPlacedTopic } from '@tideline/contracts';
 import { driveOrders, eventually } from '@tideline/testing';
-import { expectNothingLostOrTwice, FaultSystem, report, step } from './system';
+import { expectNothingLostOrTwice, FaultSystem, report, step, watchLoad } from './system';
 
 const RATE = 40;
 const ORDERS = 2_400;
@@ -29,6 +29,7 @@ it('loses and duplicates nothing when the leader broker is killed with kill -9 m
       0,
     );
   try {
+    const watch = watchLoad(system);
     const loadStarted = Date.now();
     const loading = driveOrders({
       url: system.api.url,
@@ -38,7 +39,8 @@ it('loses and duplicates nothing when the leader broker is killed with kill -9 m
       body: FaultSystem.body,
       requestTimeoutMs: 10_000,
       maxAttempts: 100,
-      giveUpAfterMs: 120_000,
+      giveUpAfterMs: 90_000,
+      onRetry: watch.onRetry,
     });
     await eventually(
       'orders flowing before the kill',
@@ -74,7 +76,7 @@ it('loses and duplicates nothing when the leader broker is killed with kill -9 m
     await cluster.restart(target.broker);
     step('broker rejoined');
     const restartMs = Date.now() - restartedAt;
-    const load = await loading;
+    const load = await watch.within(loading, 170_000 - (Date.now() - loadStarted));
     const loadMs = Date.now() - loadStarted;
     step(
       `load done: ${load.acknowledged.length} acknowledged, ${load.failed.length} given up, ${load.retries} retries`,
@@ -106,4 +108,4 @@ it('loses and duplicates nothing when the leader broker is killed with kill -9 m
   } finally {
     await admin.disconnect();
   }
-}, 300_000);
+}, 420_000);

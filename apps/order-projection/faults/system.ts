@@ -26,6 +26,7 @@ import {
   startService,
   uniqueName,
   type KafkaCluster,
+  type DrivenOrder,
   type LoadReport,
   type PrivateRegistry,
   type ReadRecord,
@@ -378,6 +379,46 @@ export class FaultSystem {
     await this.cluster?.stop().catch(() => undefined);
     await this.database?.drop().catch(() => undefined);
   }
+}
+
+/**
+ * Options of the load driver that log, every 10 s, how many attempts failed and why, and the
+ * load's promise raced against a deadline that fails with the services' last output.
+ */
+export function watchLoad(system: FaultSystem): {
+  onRetry: (order: DrivenOrder, reason: string) => void;
+  within: (loading: Promise<LoadReport>, timeoutMs: number) => Promise<LoadReport>;
+} {
+  let reasons: Record<string, number> = {};
+  const timer = setInterval(() => {
+    if (Object.keys(reasons).length > 0) step(`failed attempts in the last 10 s: ${JSON.stringify(reasons)}`);
+    reasons = {};
+  }, 10_000);
+  return {
+    onRetry: (_order, reason) => {
+      const key = reason.split(':')[0]!;
+      reasons[key] = (reasons[key] ?? 0) + 1;
+    },
+    within: async (loading, timeoutMs) => {
+      let deadline: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          loading,
+          new Promise<never>((_, reject) => {
+            deadline = setTimeout(() => {
+              const outputs = system.services
+                .map((s) => `--- ${s.name}\n${s.process.output().slice(-3000)}`)
+                .join('\n');
+              reject(new Error(`the load did not finish within ${timeoutMs} ms\n${outputs}`));
+            }, timeoutMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(deadline);
+        clearInterval(timer);
+      }
+    },
+  };
 }
 
 /** Every exact count a broker scenario promises. */
