@@ -53,9 +53,14 @@ export const step = (text: string) =>
 export const report = (scenario: string, figures: Record<string, unknown>) =>
   process.stdout.write(`[faults] ${scenario}: ${JSON.stringify(figures)}\n`);
 
+/** Log texts counted per service: a producer replaced after the broker refused its sequence numbers. */
+const WATCHED = ['producerReplaced'];
+
 /** A service process with the supervisor a deployment gives it: started again if it exits unasked. */
 export class Supervised {
   process!: ServiceProcess;
+  /** Lines of its output (over every run) that contain each watched text. */
+  readonly seen: Record<string, number> = {};
   /** Exits nobody asked for (each followed by a restart). */
   readonly crashes: { at: number; code: number | null; output: string }[] = [];
   private stopping = false;
@@ -75,6 +80,12 @@ export class Supervised {
       timeoutMs: 120_000,
     });
     this.process = started;
+    const watch = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n'))
+        for (const text of WATCHED) if (line.includes(text)) this.seen[text] = (this.seen[text] ?? 0) + 1;
+    };
+    started.child.stdout?.on('data', watch);
+    started.child.stderr?.on('data', watch);
     void started.exited.then((code) => {
       if (this.stopping || this.process !== started) return;
       this.crashes.push({ at: Date.now(), code, output: started.output().slice(-2000) });
