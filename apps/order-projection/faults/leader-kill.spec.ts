@@ -96,7 +96,7 @@ it('loses and duplicates nothing when the leader broker is killed with kill -9 m
       latencyMs: load.latency,
       late: load.late,
       crashes: Object.fromEntries(system.services.map((s) => [s.name, s.crashes.length])),
-      producersReplaced: Object.fromEntries(
+      producerReplacedLogLines: Object.fromEntries(
         system.services.map((s) => [s.name, s.seen['producerReplaced'] ?? 0]),
       ),
       bootMs,
