@@ -1,18 +1,18 @@
 #!/usr/bin/env node
-// The local stack without Docker: Apache Kafka (KRaft) and Apicurio Registry resolved
-// from Maven Central and run as background processes, plus the PostgreSQL database.
-// Usage: node tools/local-stack/stack.mjs up|down|status|logs [kafka|registry] [--lines N]
-import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+// The local stack without Docker: Apache Kafka (KRaft, 1 or 3 brokers) and Apicurio Registry
+// resolved from Maven Central and run as background processes, plus the PostgreSQL database.
+// How Kafka and Apicurio are laid out and started is runtime.cjs's (shared with the fault
+// toolkit's private clusters); this file is the command line, pid files and logs around it.
+// Usage: node tools/local-stack/stack.mjs up [--brokers 1|3] | down | status | logs [kafka|kafka-N|registry] [--lines N]
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
-class StackError extends Error {}
-
 const require = createRequire(import.meta.url);
+const runtime = require('./runtime.cjs');
+const { StackError } = runtime;
 
 // kafkajs 2.2.4 schedules a negative timeout on Node 24 (tulios/kafkajs#1751): harmless, but noisy.
 process.removeAllListeners('warning');
@@ -20,14 +20,13 @@ process.on('warning', (warning) => {
   if (warning.name !== 'TimeoutNegativeWarning')
     process.stderr.write(`${warning.name}: ${warning.message}\n`);
 });
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
 
-const versions = readPomVersions(path.join(here, 'pom.xml'));
-const home = path.resolve(process.env.TIDELINE_STACK_HOME ?? path.join(repoRoot, '.stack'));
+const home = path.resolve(process.env.TIDELINE_STACK_HOME ?? path.join(runtime.repoRoot, '.stack'));
 const cache = path.resolve(process.env.TIDELINE_STACK_CACHE ?? path.join(home, 'cache'));
 const kafkaPort = portFromEnv('TIDELINE_KAFKA_PORT', 9092);
 const controllerPort = portFromEnv('TIDELINE_KAFKA_CONTROLLER_PORT', kafkaPort + 1);
+// Replication between the brokers of a 3-broker stack (one broker has no such listener).
+const internalPort = portFromEnv('TIDELINE_KAFKA_INTERNAL_PORT', kafkaPort + 2);
 const registryPort = portFromEnv('TIDELINE_REGISTRY_PORT', 8081);
 // Apicurio's prebuilt jar always opens Quarkus' management interface (health, metrics): a second
 // stack beside the first needs its own port for it too.
@@ -38,25 +37,63 @@ const registryManagementPort = portFromEnv(
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tideline';
 const startTimeoutMs = Number(process.env.TIDELINE_STACK_START_TIMEOUT_MS ?? 120_000);
 
-const kafkaHome = path.join(cache, `kafka-${versions.kafka}`);
 const logsDir = path.join(home, 'logs');
+/** What `up` last laid out (how many brokers), so down, status and logs find every process. */
+const layoutFile = path.join(home, 'stack.json');
+const BROKER_COUNTS = [1, 3];
+/** Broker n of a 3-broker stack uses the ports of broker 1 plus 10 × (n - 1): 9092, 9102, 9112. */
+const PORT_STEP = 10;
 
-const services = {
-  kafka: {
-    name: 'kafka',
-    port: kafkaPort,
-    pidFile: path.join(home, 'kafka.pid'),
-    logFile: path.join(logsDir, 'kafka.out'),
-    endpoint: `127.0.0.1:${kafkaPort}`,
-  },
-  registry: {
-    name: 'registry',
-    port: registryPort,
-    pidFile: path.join(home, 'registry.pid'),
-    logFile: path.join(logsDir, 'registry.out'),
-    endpoint: `http://127.0.0.1:${registryPort}/apis/ccompat/v7`,
-  },
+/**
+ * The brokers of a stack of `count`: one broker keeps the layout the stack always had (kafka.pid,
+ * .stack/kafka/data, ports 9092/9093); three get kafka-N.pid, .stack/kafka-N/data and a block of
+ * ports each (client, controller, replication).
+ */
+function brokerServices(count) {
+  return Array.from({ length: count }, (_, i) => {
+    const name = count === 1 ? 'kafka' : `kafka-${i + 1}`;
+    const port = kafkaPort + PORT_STEP * i;
+    return {
+      name,
+      kind: 'kafka',
+      id: i + 1,
+      port,
+      controllerPort: controllerPort + PORT_STEP * i,
+      ...(count === 1 ? {} : { internalPort: internalPort + PORT_STEP * i }),
+      pidFile: path.join(home, `${name}.pid`),
+      logFile: path.join(logsDir, `${name}.out`),
+      dir: path.join(home, name),
+      endpoint: `127.0.0.1:${port}`,
+    };
+  });
+}
+
+const registryService = {
+  name: 'registry',
+  kind: 'registry',
+  port: registryPort,
+  pidFile: path.join(home, 'registry.pid'),
+  logFile: path.join(logsDir, 'registry.out'),
+  endpoint: `http://127.0.0.1:${registryPort}/apis/ccompat/v7`,
 };
+
+/** The broker count `up` recorded; 1 for a stack from before the record (or none at all). */
+function recordedBrokers() {
+  try {
+    const { brokers } = JSON.parse(fs.readFileSync(layoutFile, 'utf8'));
+    return BROKER_COUNTS.includes(brokers) ? brokers : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** Any broker process of either layout still running, with the count it belongs to. */
+function runningLayout() {
+  for (const count of BROKER_COUNTS) {
+    if (brokerServices(count).some((service) => runningPid(service) !== undefined)) return count;
+  }
+  return undefined;
+}
 
 function portFromEnv(name, fallback) {
   const raw = process.env[name];
@@ -67,20 +104,6 @@ function portFromEnv(name, fallback) {
     process.exit(2);
   }
   return port;
-}
-
-function readPomVersions(pomPath) {
-  const pom = fs.readFileSync(pomPath, 'utf8');
-  const prop = (name) => {
-    const match = pom.match(new RegExp(`<${name}>([^<]+)</${name}>`));
-    if (!match) throw new StackError(`${pomPath} has no <${name}> property`);
-    return match[1];
-  };
-  return {
-    kafka: prop('kafka.version'),
-    apicurio: prop('apicurio.version'),
-    apicurioJava17: prop('apicurio.java17.version'),
-  };
 }
 
 function log(line) {
@@ -213,135 +236,13 @@ async function stopProcess(service) {
 }
 
 // ---------------------------------------------------------------------------
-// Java runtimes: Kafka 4.x needs 17+, Apicurio 3.3.x needs 21+.
-
-function javaMajor(javaBin) {
-  const result = spawnSync(javaBin, ['-version'], { encoding: 'utf8' });
-  if (result.error || result.status !== 0) return undefined;
-  const match = `${result.stderr}${result.stdout}`.match(/version "(\d+)(?:\.(\d+))?/);
-  if (!match) return undefined;
-  const major = Number(match[1]);
-  return major === 1 ? Number(match[2]) : major;
-}
-
-/** Every Java runtime we can find: JAVA_HOME, PATH, then the usual JVM folders. */
-function findJavas() {
-  const candidates = [];
-  if (process.env.JAVA_HOME) candidates.push(path.join(process.env.JAVA_HOME, 'bin', 'java'));
-  candidates.push('java');
-  for (const root of ['/usr/lib/jvm', '/opt/java', '/Library/Java/JavaVirtualMachines']) {
-    let entries = [];
-    try {
-      entries = fs.readdirSync(root);
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      for (const bin of [
-        path.join(root, entry, 'bin', 'java'),
-        path.join(root, entry, 'Contents', 'Home', 'bin', 'java'),
-      ]) {
-        if (fs.existsSync(bin)) candidates.push(bin);
-      }
-    }
-  }
-  const seen = new Set();
-  const javas = [];
-  for (const bin of candidates) {
-    const major = javaMajor(bin);
-    const key = `${major}:${bin === 'java' ? bin : fs.realpathSync(bin)}`;
-    if (major === undefined || seen.has(key)) continue;
-    seen.add(key);
-    javas.push({ bin, major });
-  }
-  return javas;
-}
-
-/** The first Java that is new enough, JAVA_HOME and PATH first. */
-function pickJava(javas, minMajor) {
-  return javas.find((java) => java.major >= minMajor);
-}
-
-function choosePlan() {
-  const javas = findJavas();
-  const kafkaJava = pickJava(javas, 17);
-  if (!kafkaJava) {
-    throw new StackError(
-      'no Java 17+ runtime was found (JAVA_HOME, PATH, /usr/lib/jvm); install one (apt-get install openjdk-17-jre-headless)',
-    );
-  }
-  const modern = pickJava(javas, 21);
-  const apicurio = modern
-    ? { version: versions.apicurio, java: modern }
-    : { version: versions.apicurioJava17, java: kafkaJava };
-  return {
-    kafkaJava: kafkaJava.bin,
-    apicurio: { ...apicurio, home: path.join(cache, `apicurio-${apicurio.version}`) },
-  };
-}
-
-function apicurioJar(apicurioHome) {
-  const fastJar = path.join(apicurioHome, 'quarkus-run.jar');
-  if (fs.existsSync(fastJar)) return fastJar;
-  const runner =
-    fs.existsSync(apicurioHome) && fs.readdirSync(apicurioHome).find((name) => name.endsWith('-runner.jar'));
-  return runner ? path.join(apicurioHome, runner) : undefined;
-}
-
-// ---------------------------------------------------------------------------
-// Prerequisites and downloads
-
-function requireCommand(command, args, hint) {
-  const result = spawnSync(command, args, { stdio: 'ignore' });
-  if (result.error || result.status !== 0) {
-    throw new StackError(`${command} was not found on PATH: ${hint}`);
-  }
-}
-
-function resolveArtifacts(plan) {
-  const kafkaReady = fs.existsSync(path.join(kafkaHome, 'libs', `kafka_2.13-${versions.kafka}.jar`));
-  const apicurioReady = apicurioJar(plan.apicurio.home) !== undefined;
-  if (kafkaReady && apicurioReady) return;
-  requireCommand(
-    'mvn',
-    ['--version'],
-    'install Apache Maven (apt-get install maven) to resolve Kafka and Apicurio from Maven Central',
-  );
-  const goals = [];
-  if (!kafkaReady) goals.push('dependency:copy-dependencies@kafka');
-  if (!apicurioReady) goals.push('dependency:unpack@apicurio');
-  log(
-    `resolving ${!kafkaReady ? `Kafka ${versions.kafka} ` : ''}${!apicurioReady ? `Apicurio Registry ${plan.apicurio.version} ` : ''}from Maven Central into ${cache} (first run only)`,
-  );
-  const result = spawnSync(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      '-Dstyle.color=never',
-      '-f',
-      path.join(here, 'pom.xml'),
-      `-Dstack.cache=${cache}`,
-      `-Dapicurio.version=${plan.apicurio.version}`,
-      ...goals,
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  if (result.status !== 0) {
-    throw new StackError(
-      `mvn could not resolve the stack's artifacts (exit ${result.status}); see the Maven output above`,
-    );
-  }
-}
-
-// ---------------------------------------------------------------------------
 // Kafka
 
-async function kafkaAnswers() {
+async function kafkaAnswers(service, brokers) {
   const { Kafka, logLevel } = require('kafkajs');
   const admin = new Kafka({
     clientId: 'tideline-stack',
-    brokers: [`127.0.0.1:${kafkaPort}`],
+    brokers: [service.endpoint],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1000,
     retry: { retries: 0 },
@@ -349,83 +250,87 @@ async function kafkaAnswers() {
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0;
+    return cluster.brokers.length >= brokers;
   } finally {
     await admin.disconnect().catch(() => {});
   }
 }
 
-function kafkaArgs(mainClass, args, extraJvm = []) {
-  return [
-    ...extraJvm,
-    `-Dlog4j2.configurationFile=${path.join(here, 'kafka', 'log4j2.properties')}`,
-    `-Dkafka.logs.dir=${logsDir}`,
-    '-cp',
-    path.join(kafkaHome, 'libs', '*'),
-    mainClass,
-    ...args,
-  ];
+/** The cluster id already formatted into one node's storage (a half-formatted cluster keeps it). */
+function formattedClusterId(brokers) {
+  for (const broker of brokers) {
+    try {
+      const meta = fs.readFileSync(path.join(broker.dir, 'data', 'meta.properties'), 'utf8');
+      const match = meta.match(/^cluster\.id=(.+)$/m);
+      if (match) return match[1].trim();
+    } catch {
+      /* not formatted yet */
+    }
+  }
+  return runtime.newClusterId();
 }
 
-function writeKafkaConfig() {
-  const dataDir = path.join(home, 'kafka', 'data');
-  fs.mkdirSync(dataDir, { recursive: true });
-  const base = fs.readFileSync(path.join(here, 'kafka', 'server.properties'), 'utf8');
-  const config = base
-    .replaceAll('127.0.0.1:9093', `127.0.0.1:${controllerPort}`)
-    .replaceAll('127.0.0.1:9092', `127.0.0.1:${kafkaPort}`);
-  const file = path.join(home, 'kafka', 'server.properties');
-  fs.writeFileSync(file, `${config}\n# written by stack.mjs\nlog.dirs=${dataDir}\n`);
-  return { file, dataDir };
+/** Writes each broker's server.properties and formats the storage it does not have yet. */
+function prepareKafka(plan, brokers) {
+  const layout = brokers.map(({ port, controllerPort, internalPort }) => ({
+    port,
+    controllerPort,
+    ...(internalPort === undefined ? {} : { internalPort }),
+  }));
+  const clusterId = formattedClusterId(brokers);
+  for (const broker of brokers) {
+    const dataDir = path.join(broker.dir, 'data');
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(logsDir, { recursive: true });
+    broker.configFile = path.join(broker.dir, 'server.properties');
+    fs.writeFileSync(broker.configFile, runtime.kafkaNodeConfig({ id: broker.id, nodes: layout, dataDir }));
+    runtime.formatStorage(plan, logsDir, broker.configFile, dataDir, {
+      clusterId,
+      standalone: brokers.length === 1,
+    });
+  }
 }
 
-function formatStorage(javaBin, configFile, dataDir) {
-  if (fs.existsSync(path.join(dataDir, 'meta.properties'))) return;
-  const clusterId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
-  const result = spawnSync(
-    javaBin,
-    kafkaArgs('kafka.tools.StorageTool', ['format', '--standalone', '-t', clusterId, '-c', configFile]),
-    { encoding: 'utf8' },
-  );
-  if (result.status !== 0) {
-    throw new StackError(
-      `formatting Kafka storage failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-5).join(' | ')}`,
+async function upKafka(plan, brokers) {
+  const pending = brokers.filter((broker) => runningPid(broker) === undefined);
+  if (pending.length > 0) prepareKafka(plan, brokers);
+  // Every broker at once: a 3-node quorum elects a controller only once a majority runs.
+  const started = new Map();
+  for (const broker of pending) {
+    const pid = startProcess(
+      broker,
+      plan.kafkaJava,
+      runtime.kafkaArgs(plan, logsDir, 'kafka.Kafka', [broker.configFile], runtime.brokerJvm('1g')),
     );
+    started.set(broker, pid);
+    log(`${broker.name}: starting (pid ${pid})`);
   }
-}
-
-async function upKafka(plan) {
-  const service = services.kafka;
-  const pid = runningPid(service);
-  if (pid !== undefined) {
-    await waitFor(service, pid, kafkaAnswers, 'answer metadata requests');
-    log(`kafka: already running (pid ${pid})`);
-    return;
-  }
-  const { file, dataDir } = writeKafkaConfig();
-  formatStorage(plan.kafkaJava, file, dataDir);
-  const started = startProcess(
-    service,
-    plan.kafkaJava,
-    kafkaArgs('kafka.Kafka', [file], ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-Djava.awt.headless=true']),
+  await Promise.all(
+    brokers.map(async (broker) => {
+      const pid = started.get(broker) ?? runningPid(broker);
+      await waitFor(
+        broker,
+        pid,
+        () => kafkaAnswers(broker, brokers.length),
+        brokers.length === 1 ? 'answer metadata requests' : `see all ${brokers.length} brokers`,
+      );
+      log(`${broker.name}: ${started.has(broker) ? 'ready' : `already running (pid ${pid})`}`);
+    }),
   );
-  log(`kafka: starting (pid ${started})`);
-  await waitFor(service, started, kafkaAnswers, 'answer metadata requests');
-  log('kafka: ready');
 }
 
 // ---------------------------------------------------------------------------
 // Registry
 
 async function registryAnswers() {
-  const response = await fetch(`${services.registry.endpoint}/subjects`, {
+  const response = await fetch(`${registryService.endpoint}/subjects`, {
     signal: AbortSignal.timeout(2000),
   });
   return response.ok;
 }
 
 async function setGlobalCompatibility() {
-  const response = await fetch(`${services.registry.endpoint}/config`, {
+  const response = await fetch(`${registryService.endpoint}/config`, {
     method: 'PUT',
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
     body: JSON.stringify({ compatibility: 'BACKWARD' }),
@@ -438,32 +343,23 @@ async function setGlobalCompatibility() {
   }
 }
 
-async function upRegistry(plan) {
-  const service = services.registry;
+async function upRegistry(plan, brokers) {
+  const service = registryService;
   const pid = runningPid(service);
   if (pid !== undefined) {
     await waitFor(service, pid, registryAnswers, 'answer HTTP requests');
     log(`registry: already running (pid ${pid})`);
     return;
   }
-  const started = startProcess(service, plan.apicurio.java.bin, [
-    '-Xms128m',
-    '-Xmx768m',
-    '-XX:+UseG1GC',
-    '-Dquarkus.http.host=127.0.0.1',
-    `-Dquarkus.http.port=${registryPort}`,
-    '-Dquarkus.log.console.json=false',
-    // Health endpoints on the main port; the prebuilt jar still opens the management
-    // interface (a build-time choice), so keep it on loopback and on a port of this stack.
-    '-Dquarkus.management.enabled=false',
-    '-Dquarkus.management.host=127.0.0.1',
-    `-Dquarkus.management.port=${registryManagementPort}`,
-    '-Dapicurio.storage.kind=kafkasql',
-    `-Dapicurio.kafkasql.bootstrap.servers=127.0.0.1:${kafkaPort}`,
-    '-Dapicurio.rules.global.compatibility=BACKWARD',
-    '-jar',
-    apicurioJar(plan.apicurio.home),
-  ]);
+  const started = startProcess(
+    service,
+    plan.apicurio.java.bin,
+    runtime.registryArgs(plan, {
+      port: registryPort,
+      managementPort: registryManagementPort,
+      bootstrap: brokers.map((broker) => broker.endpoint).join(','),
+    }),
+  );
   log(
     `registry: starting Apicurio Registry ${plan.apicurio.version} on Java ${plan.apicurio.java.major} (pid ${started})`,
   );
@@ -507,14 +403,34 @@ async function ensureDatabase() {
 // ---------------------------------------------------------------------------
 // Commands
 
-/** Before anything changes: every port a service we are about to start needs must be free. */
-async function checkPorts() {
-  const needed = [];
-  if (runningPid(services.kafka) === undefined) {
-    needed.push([kafkaPort, 'point KAFKA_BROKERS at that Kafka and skip stack:up']);
-    needed.push([controllerPort, 'or set TIDELINE_KAFKA_CONTROLLER_PORT']);
+class UsageError extends StackError {}
+
+/** `--brokers N` of `up` (default 1); anything else is a usage error (exit 2). */
+function parseUpArgs(args) {
+  let brokers = 1;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const [flag, inline] = arg.split('=', 2);
+    if (flag !== '--brokers') throw new UsageError(`up takes only --brokers 1|3 (got "${arg}")`);
+    const raw = inline ?? args[++i];
+    if (raw === undefined || !BROKER_COUNTS.map(String).includes(raw))
+      throw new UsageError(`--brokers takes 1 or 3 (got "${raw ?? ''}")`);
+    brokers = Number(raw);
   }
-  if (runningPid(services.registry) === undefined) {
+  return { brokers };
+}
+
+/** Before anything changes: every port a service we are about to start needs must be free. */
+async function checkPorts(brokers) {
+  const needed = [];
+  for (const broker of brokers) {
+    if (runningPid(broker) !== undefined) continue;
+    needed.push([broker.port, 'point KAFKA_BROKERS at that Kafka and skip stack:up']);
+    needed.push([broker.controllerPort, 'or set TIDELINE_KAFKA_CONTROLLER_PORT']);
+    if (broker.internalPort !== undefined)
+      needed.push([broker.internalPort, 'or set TIDELINE_KAFKA_INTERNAL_PORT']);
+  }
+  if (runningPid(registryService) === undefined) {
     needed.push([registryPort, 'point SCHEMA_REGISTRY_URL at that registry and skip stack:up']);
     needed.push([registryManagementPort, 'or set TIDELINE_REGISTRY_MANAGEMENT_PORT']);
   }
@@ -527,31 +443,50 @@ async function checkPorts() {
   }
 }
 
-async function up() {
-  await checkPorts();
-  const plan = choosePlan();
+async function up(args) {
+  const { brokers: count } = parseUpArgs(args);
+  const running = runningLayout();
+  if (running !== undefined && running !== count) {
+    throw new StackError(
+      `the stack runs ${running} broker${running === 1 ? '' : 's'}; run stack:down first to start ${count}`,
+    );
+  }
+  const brokers = brokerServices(count);
+  await checkPorts(brokers);
+  const plan = runtime.choosePlan(cache);
   fs.mkdirSync(home, { recursive: true });
-  resolveArtifacts(plan);
+  runtime.resolveArtifacts(plan, { log });
   await ensureDatabase();
-  await upKafka(plan);
-  await upRegistry(plan);
+  fs.writeFileSync(layoutFile, `${JSON.stringify({ brokers: count })}\n`);
+  await upKafka(plan, brokers);
+  await upRegistry(plan, brokers);
   log('');
-  log('Tideline local stack is up:');
-  log(`  KAFKA_BROKERS=${services.kafka.endpoint}`);
-  log(`  SCHEMA_REGISTRY_URL=${services.registry.endpoint}`);
+  log(`Tideline local stack is up (${count === 1 ? 'one broker' : `${count} brokers`}):`);
+  log(`  KAFKA_BROKERS=${brokers.map((broker) => broker.endpoint).join(',')}`);
+  log(`  SCHEMA_REGISTRY_URL=${registryService.endpoint}`);
   log(`  DATABASE_URL=${databaseUrl}`);
+  // One broker cannot hold the catalog's 3 replicas; three can (the override then changes nothing).
+  log(`  TOPIC_REPLICATION=${count}`);
   log(`  logs: ${logsDir}  (npm run stack:logs)`);
 }
 
+/** The services of the recorded layout, plus any broker of the other layout still running. */
+function knownServices() {
+  const running = runningLayout();
+  const brokers = brokerServices(running ?? recordedBrokers());
+  return { brokers, all: [...brokers, registryService] };
+}
+
 async function down() {
+  const { brokers } = knownServices();
   // The registry first: it keeps its state in Kafka.
-  await stopProcess(services.registry);
-  await stopProcess(services.kafka);
+  await stopProcess(registryService);
+  await Promise.all(brokers.map((broker) => stopProcess(broker)));
 }
 
 async function status() {
   let allUp = true;
-  for (const service of Object.values(services)) {
+  for (const service of knownServices().all) {
     const pid = runningPid(service);
     const answering = await portOpen(service.port);
     allUp &&= pid !== undefined && answering;
@@ -570,12 +505,19 @@ function logs(args) {
   const linesAt = args.indexOf('--lines');
   const lines = linesAt >= 0 ? Number(args[linesAt + 1]) : 50;
   if (!Number.isInteger(lines) || lines < 1) throw new StackError('--lines takes a positive whole number');
-  const names = args.filter((arg, i) => !arg.startsWith('--') && i !== linesAt + 1);
+  const { brokers, all } = knownServices();
+  const names = args.filter((arg, i) => !arg.startsWith('--') && (linesAt < 0 || i !== linesAt + 1));
+  const chosen = new Set();
   for (const name of names) {
-    if (!(name in services)) throw new StackError(`unknown service "${name}"; choose kafka or registry`);
+    // `kafka` is every broker; `kafka-2` one of a 3-broker stack.
+    const matched = all.filter((s) => s.name === name || (name === 'kafka' && s.kind === 'kafka'));
+    if (matched.length === 0)
+      throw new StackError(
+        `unknown service "${name}"; choose ${[...new Set(['kafka', ...brokers.map((b) => b.name)])].join(', ')} or registry`,
+      );
+    for (const service of matched) chosen.add(service);
   }
-  for (const name of names.length > 0 ? names : Object.keys(services)) {
-    const service = services[name];
+  for (const service of chosen.size > 0 ? chosen : all) {
     log(`==> ${service.logFile} <==`);
     log(tail(service.logFile, lines));
   }
@@ -595,5 +537,5 @@ main().catch((error) => {
   const message =
     error instanceof StackError ? error.message : `unexpected failure: ${error?.stack ?? error}`;
   process.stderr.write(`stack: ${message}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 });

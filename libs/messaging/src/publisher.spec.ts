@@ -2,7 +2,7 @@ import { orderPlacedTopic, type OrderPlaced } from '@tideline/contracts';
 import type { Kafka } from 'kafkajs';
 import type { RegistryCodec } from './codec';
 import { isMessagingError, MessagingError } from './errors';
-import { kafkaError, Publisher, type LateOutcome } from './publisher';
+import { kafkaError, producerStateLost, Publisher, type LateOutcome } from './publisher';
 import { RecordSigner } from './signing';
 
 /** Plain objects shaped like kafkajs errors (name, type, retriable, message, cause). */
@@ -176,4 +176,71 @@ describe('Publisher: the late outcome of a timed-out publish', () => {
     await publisher.close();
     expect(outcomes).toEqual([]);
   });
+});
+
+describe('Publisher: producer state the broker refuses', () => {
+  /** kafkajs as after a leader failover: the first producer's sequence numbers are refused, on every request. */
+  function failover() {
+    const made: { disconnected: boolean; requests: number }[] = [];
+    const kafka = {
+      producer: () => {
+        const state = { disconnected: false, requests: 0 };
+        const first = made.length === 0;
+        made.push(state);
+        return {
+          connect: () => Promise.resolve(),
+          disconnect: () => {
+            state.disconnected = true;
+            return Promise.resolve();
+          },
+          sendBatch: () => {
+            state.requests += 1;
+            return first
+              ? Promise.reject(
+                  Object.assign(new Error('The broker received an out of order sequence number'), {
+                    name: 'KafkaJSProtocolError',
+                    type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+                    retriable: false,
+                  }),
+                )
+              : Promise.resolve([{ topicName: orderPlacedTopic.name, partition: 0, baseOffset: '7' }]);
+          },
+        };
+      },
+    };
+    const publisher = new Publisher({
+      kafka: kafka as unknown as Kafka,
+      codec: { encode: () => Promise.resolve(Buffer.from('value')) } as unknown as RegistryCodec,
+      signer: new RecordSigner({ defaultPolicy: 'off' }),
+      service: 'test',
+    });
+    return { publisher, made };
+  }
+  const value = {} as OrderPlaced;
+
+  it('answers a retryable, possibly written failure and publishes the retry on a new producer', async () => {
+    const { publisher, made } = failover();
+    const failed = await publisher.publish(orderPlacedTopic, 'o-1', value).catch((error: unknown) => error);
+    expect(failed).toMatchObject({
+      code: 'TDL_MSG_KAFKA_UNAVAILABLE',
+      retryable: true,
+      details: { sent: true, type: 'OUT_OF_ORDER_SEQUENCE_NUMBER', producerReplaced: true },
+    });
+    const receipt = await publisher.publish(orderPlacedTopic, 'o-1', value);
+    expect(receipt.topic).toBe(orderPlacedTopic.name); // acknowledged (the fake has no partitioner)
+    expect(made).toEqual([
+      { disconnected: true, requests: 1 },
+      { disconnected: false, requests: 1 },
+    ]);
+    await publisher.close();
+    expect(made[1]!.disconnected).toBe(true);
+  });
+
+  it.each(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH'])(
+    'recognises %s, also wrapped by the retrier',
+    (type) => {
+      expect(producerStateLost({ name: 'KafkaJSNonRetriableError', cause: { type } })).toBe(type);
+      expect(producerStateLost({ type: 'NOT_LEADER_FOR_PARTITION' })).toBeUndefined();
+    },
+  );
 });

@@ -111,7 +111,7 @@ const SWEEP_INTERVAL_MS = 50;
  * per-partition order; records arriving meanwhile form the next request.
  */
 export class Publisher {
-  private readonly producer: Producer;
+  private producer: Producer;
   private readonly assigned = new WeakMap<Message, number>();
   private readonly lingerMs: number;
   private readonly maxBatchSize: number;
@@ -129,8 +129,12 @@ export class Publisher {
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatchSize = options.maxBatchSize ?? 1000;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer {
     const assigned = this.assigned;
-    this.producer = options.kafka.producer({
+    return this.options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -145,6 +149,19 @@ export class Publisher {
         };
       },
     });
+  }
+
+  /**
+   * The broker refused the producer's sequence numbers (a request it never wrote, after a
+   * leader failover or a timed-out request): kafkajs keeps the numbers and never asks for a new
+   * producer id, so every later request to that partition would be refused the same way. A new
+   * producer (new id, sequences from 0) takes the next request; the old one is let go.
+   */
+  private replaceProducer(): void {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.connecting = undefined;
+    void old.disconnect().catch(() => undefined);
   }
 
   /** Produce requests sent and records acknowledged so far. */
@@ -388,7 +405,18 @@ export class Publisher {
     } catch (error) {
       this.counters.failedRequests += 1;
       // The request reached the broker's socket: it may have been written all the same.
-      const typed = kafkaError(error, { sent: true });
+      let typed = kafkaError(error, { sent: true });
+      const lost = producerStateLost(error);
+      if (lost !== undefined && !this.closed) {
+        this.replaceProducer();
+        // Retryable: the next request goes out on the new producer. Still `sent`: an earlier
+        // request with these records may have been written before its answer was lost.
+        typed = new MessagingError(
+          'TDL_MSG_KAFKA_UNAVAILABLE',
+          `Kafka refused the producer's state (${lost}); a new producer takes the next request: ${typed.message}`,
+          { cause: error, details: { sent: true, type: lost, producerReplaced: true } },
+        );
+      }
       for (const pending of batch) {
         if (pending.state === 'settled') pending.onLateOutcome?.({ acknowledged: false, error: typed });
         settle(pending, () => pending.reject(typed));
@@ -487,6 +515,24 @@ interface KafkaJsError {
   retriable?: boolean;
   message?: string;
   cause?: KafkaJsError;
+}
+
+/** Broker errors that mean the idempotent producer's id or sequence numbers are out of step with the broker. */
+const PRODUCER_STATE_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** The producer-state error type in a kafkajs error (or its causes), if there is one. */
+export function producerStateLost(error: unknown): string | undefined {
+  let cause = (typeof error === 'object' && error !== null ? error : undefined) as KafkaJsError | undefined;
+  for (let depth = 0; cause && depth < 5; depth++) {
+    if (cause.type !== undefined && PRODUCER_STATE_ERRORS.has(cause.type)) return cause.type;
+    cause = cause.cause;
+  }
+  return undefined;
 }
 
 /** Maps a kafkajs error to TDL_MSG_KAFKA_UNAVAILABLE (retryable) or TDL_MSG_PUBLISH_REJECTED. */

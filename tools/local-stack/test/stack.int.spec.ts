@@ -1,4 +1,5 @@
 // The local stack's command line, against real processes.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -55,10 +56,86 @@ describe('stack.mjs refuses bad input with one line and a non-zero exit', () => 
     expect(result.stderr).toBe('stack: TIDELINE_KAFKA_PORT=ninety is not a TCP port (1-65535)\n');
   });
 
+  it.each([['2'], ['three'], ['0'], ['']])('refuses --brokers %p with exit 2', async (value) => {
+    const result = await runCli(process.execPath, [stack, 'up', '--brokers', value]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`stack: --brokers takes 1 or 3 (got "${value}")\n`);
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses an unknown option of up with exit 2', async () => {
+    const result = await runCli(process.execPath, [stack, 'up', '--replicas', '3']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('stack: up takes only --brokers 1|3 (got "--replicas")\n');
+  });
+
+  it('refuses to start 3 brokers while its one broker runs, and starts nothing', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tideline-stack-'));
+    // A live process standing in for the one-broker stack's Kafka (only its pid file is read).
+    const stand = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(path.join(home, 'kafka.pid'), String(stand.pid));
+      const result = await runCli(process.execPath, [stack, 'up', '--brokers', '3'], {
+        env: { TIDELINE_STACK_HOME: home },
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe('stack: the stack runs 1 broker; run stack:down first to start 3\n');
+      expect(fs.readdirSync(home)).toEqual(['kafka.pid']);
+    } finally {
+      stand.kill('SIGKILL');
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an unknown command', async () => {
     const result = await runCli(process.execPath, [stack, 'restart']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('stack: usage: stack.mjs up|down|status|logs (got "restart")\n');
+  });
+});
+
+describe('stack.mjs follows the layout up recorded', () => {
+  it('reports, shows the logs of and stops the brokers of a 3-broker stack', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tideline-stack-'));
+    // Ports of their own: status must not find the shared stack's 9092 or 8081.
+    const env = {
+      TIDELINE_STACK_HOME: home,
+      TIDELINE_KAFKA_PORT: '1',
+      TIDELINE_KAFKA_CONTROLLER_PORT: '2',
+      TIDELINE_KAFKA_INTERNAL_PORT: '3',
+      TIDELINE_REGISTRY_PORT: '4',
+    };
+    try {
+      fs.writeFileSync(path.join(home, 'stack.json'), JSON.stringify({ brokers: 3 }));
+      fs.mkdirSync(path.join(home, 'logs'));
+      fs.writeFileSync(path.join(home, 'logs', 'kafka-2.out'), 'second broker says hello\n');
+      const status = await runCli(process.execPath, [stack, 'status'], { env });
+      expect(status.code).toBe(3);
+      expect(status.stdout.split('\n').map((line) => line.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+        'kafka-1 stopped',
+        'kafka-2 stopped',
+        'kafka-3 stopped',
+        'registry stopped',
+        '',
+      ]);
+      expect(status.stdout).toMatch(/kafka-3\s+stopped\s+127\.0\.0\.1:21$/m);
+      const logs = await runCli(process.execPath, [stack, 'logs', 'kafka-2'], { env });
+      expect(logs.code).toBe(0);
+      expect(logs.stdout).toBe(
+        `==> ${path.join(home, 'logs', 'kafka-2.out')} <==\nsecond broker says hello\n`,
+      );
+      const unknown = await runCli(process.execPath, [stack, 'logs', 'kafka-4'], { env });
+      expect(unknown.stderr).toBe(
+        'stack: unknown service "kafka-4"; choose kafka, kafka-1, kafka-2, kafka-3 or registry\n',
+      );
+      const down = await runCli(process.execPath, [stack, 'down'], { env });
+      expect(down.code).toBe(0);
+      expect(down.stdout).toBe(
+        ['registry', 'kafka-1', 'kafka-2', 'kafka-3'].map((name) => `${name}: not running\n`).join(''),
+      );
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 
