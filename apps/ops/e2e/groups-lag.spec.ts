@@ -77,7 +77,7 @@ it('groups lag without --group shows every group, most behind first, one with no
   const unmeasured = groups[0]!;
   await consumer.connect();
   await consumer.subscribe({ topics: [topic.name], fromBeginning: false });
-  await consumer.run({ autoCommit: false, eachMessage: async () => undefined });
+  await consumer.run({ autoCommit: false, eachMessage: () => Promise.resolve() });
   await eventually(`${unmeasured} to be assigned ${topic.name}`, async () => {
     const { groups: described } = await admin.describeGroups([unmeasured]);
     return described[0]?.state === 'Stable' ? true : undefined;
@@ -160,7 +160,7 @@ it('with --json, failures are one JSON line on stderr with the code; the exit co
   expect(unreachable.code).toBe(1);
   expect(json(unreachable.stderr)).toMatchObject({
     code: 'TDL_MSG_KAFKA_UNAVAILABLE',
-    message: expect.stringMatching(/^Kafka at 127\.0\.0\.1:9 is not reachable: /),
+    message: expect.stringMatching(/^Kafka at 127\.0\.0\.1:9 is not reachable: /) as unknown,
   });
 
   // --registry wins over SCHEMA_REGISTRY_URL (the real one here): the error names the flag's URL.
@@ -176,7 +176,7 @@ it('with --json, failures are one JSON line on stderr with the code; the exit co
     code: 'TDL_MSG_REGISTRY_UNAVAILABLE',
     message: expect.stringMatching(
       /^the schema registry at http:\/\/127\.0\.0\.1:9\/apis\/ccompat\/v7 did not answer/,
-    ),
+    ) as unknown,
   });
 
   expectOneLineError(

@@ -216,7 +216,7 @@ describe('tideline CLI (no infrastructure)', () => {
     expect(code).toBe(2);
     expect(jsonError(stderr).error).toMatchObject({
       code: 'TDL_CLI_USAGE',
-      message: expect.stringMatching(/^Unknown option '--frobnicate'/),
+      message: expect.stringMatching(/^Unknown option '--frobnicate'/) as unknown,
     });
     // After `--` it is an argument, not the flag.
     expect((await run(['schemas', 'check', '--frobnicate', '--', '--json'])).stderr).toMatch(/^tideline: /);
@@ -244,7 +244,7 @@ describe('tideline CLI (no infrastructure)', () => {
     expect(code).toBe(1);
     expect(jsonError(stderr).error).toMatchObject({
       code: 'TDL_MSG_KAFKA_UNAVAILABLE',
-      message: expect.stringMatching(/^Kafka at 127\.0\.0\.1:9 is not reachable: /),
+      message: expect.stringMatching(/^Kafka at 127\.0\.0\.1:9 is not reachable: /) as unknown,
     });
   });
 
