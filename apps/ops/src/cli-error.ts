@@ -17,6 +17,7 @@ export const cliErrorCodes = {
   TDL_CLI_REBUILD_RUNNING: { exitCode: 1 },
   TDL_CLI_REBUILD_FAILED: { exitCode: 1 },
   TDL_CLI_POSITIONS_NOT_MOVED: { exitCode: 1 },
+  TDL_CLI_MANIFESTS_DRIFT: { exitCode: 1 },
   TDL_CLI_UNEXPECTED: { exitCode: 1 },
 } as const;
 

@@ -3,6 +3,7 @@ import { ConfigError, type Env } from '@tideline/config';
 import { CliError, usageError, type ErrorCode } from './cli-error';
 import { asyncapi } from './commands/asyncapi';
 import { dlqList, dlqRedrive, dlqShow } from './commands/dlq';
+import { manifestsStrimzi } from './commands/manifests';
 import { groupsDescribe, groupsLag, groupsList } from './commands/groups';
 import { projectionRebuild, projectionStatus } from './commands/projection';
 import { replay } from './commands/replay';
@@ -169,6 +170,19 @@ const commands: Record<string, Command> = {
       '  tideline projection rebuild order-projection --execute',
     run: projectionRebuild,
   },
+  'manifests strimzi': {
+    summary:
+      'Strimzi KafkaTopic (retry and dead-letter topics too) and per-service KafkaUser (SCRAM, least-privilege ACLs) resources from the catalog',
+    changes: false,
+    options: ['schemas', 'out', 'check', 'cluster'],
+    details:
+      'Writes kafka-topics.yaml, kafka-users.yaml and kustomization.yaml (or prints them without --out). The\n' +
+      'prod overlay keeps them in k8s/overlays/prod/strimzi; a test fails when they drift from the catalog.\n\n' +
+      'Examples:\n' +
+      '  tideline manifests strimzi --out k8s/overlays/prod/strimzi\n' +
+      '  tideline manifests strimzi --out k8s/overlays/prod/strimzi --check',
+    run: manifestsStrimzi,
+  },
   asyncapi: {
     summary:
       'the AsyncAPI 3 document of every topic, message, producer and consumer group (YAML; JSON with --json)',
@@ -200,7 +214,7 @@ function optionsHelp(names: readonly OptionName[], required: readonly OptionName
 }
 
 export function helpText(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(17)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(18)} ${c.summary}`);
   const common: OptionName[] = ['json', 'execute', 'help'];
   return `Usage: tideline <command> [options]\n       tideline --version\n\nCommands:\n${lines.join('\n')}\n\nOptions every command takes (tideline <command> --help lists the rest):\n${optionsHelp(common)}\n\n${ENVIRONMENT}\n`;
 }

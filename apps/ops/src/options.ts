@@ -45,6 +45,20 @@ export const OPTIONS = {
     type: 'boolean',
     help: 'switch to the rebuilt tables even when they differ from the live ones (the rebuild fixes them)',
   },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    help: 'write the files into DIR (created if missing) instead of printing them',
+  },
+  check: {
+    type: 'boolean',
+    help: 'write nothing: exit 1 naming each file in --out DIR that differs from what the catalog gives',
+  },
+  cluster: {
+    type: 'string',
+    value: 'NAME',
+    help: 'the Strimzi Kafka resource (label strimzi.io/cluster; default kafka)',
+  },
   'bootstrap-server': {
     type: 'string',
     value: 'HOST:PORT,…',
