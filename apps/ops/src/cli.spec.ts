@@ -27,6 +27,7 @@ describe('tideline CLI (no infrastructure)', () => {
       'dlq list',
       'dlq show',
       'dlq redrive',
+      'manifests strimzi',
       'asyncapi',
     ])
       expect(stdout).toContain(`  ${command} `);
