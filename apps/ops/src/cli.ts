@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, type Env } from '@tideline/config';
-import { CliError, usageError } from './cli-error';
+import { CliError, usageError, type ErrorCode } from './cli-error';
 import { asyncapi } from './commands/asyncapi';
 import { dlqList, dlqRedrive, dlqShow } from './commands/dlq';
+import { manifestsStrimzi } from './commands/manifests';
 import { groupsDescribe, groupsLag, groupsList } from './commands/groups';
 import { projectionRebuild, projectionStatus } from './commands/projection';
 import { replay } from './commands/replay';
@@ -10,9 +11,17 @@ import { schemasCheck, schemasDiff, schemasRegister } from './commands/schemas';
 import { topicsPlan } from './commands/topics';
 import { loadOpsConfig } from './config';
 import { createContext, type CommandContext } from './context';
-import { OPTIONS, optionLabel, parseArgsOptions, type OptionName, type OptionValues } from './options';
+import {
+  OPTIONS,
+  optionLabel,
+  parseArgsOptions,
+  withConnectionFlags,
+  type OptionName,
+  type OptionValues,
+} from './options';
 import { createOutput } from './output';
 import type { ProgressTerminal } from './progress';
+import { cliVersion } from './version';
 
 export interface Command {
   summary: string;
@@ -30,63 +39,75 @@ export interface Command {
 }
 
 const DLQ_FILTERS = ['topic', 'fingerprint', 'since'] as const;
+/** The connection flags of the commands that reach Kafka / the registry. */
+const KAFKA = ['bootstrap-server'] as const;
+const REGISTRY = ['registry'] as const;
 
 const commands: Record<string, Command> = {
   'schemas check': {
     summary:
       'compare each local schema with the latest registered version (BACKWARD); exit 1 if incompatible',
     changes: false,
-    options: ['schemas'],
+    options: ['schemas', ...REGISTRY],
     run: schemasCheck,
   },
   'schemas register': {
     summary: 'register every schema under its topic subject (idempotent)',
     changes: true,
-    options: ['schemas'],
+    options: ['schemas', ...REGISTRY],
     run: schemasRegister,
   },
   'schemas diff': {
     summary: 'show each local schema against the latest registered one, field by field',
     changes: false,
-    options: ['schemas'],
+    options: ['schemas', ...REGISTRY],
     run: schemasDiff,
   },
   'topics plan': {
     summary: 'compare the topic catalog (with retry and dead-letter topics) with the cluster',
     changes: false,
-    options: ['schemas', 'replication'],
+    options: ['schemas', 'replication', ...KAFKA],
     run: (ctx) => topicsPlan(ctx, false),
   },
   'topics apply': {
     summary: 'create missing topics, add replicas and partitions, fix configs to match the catalog',
     changes: true,
-    options: ['schemas', 'replication'],
+    options: ['schemas', 'replication', ...KAFKA],
     run: (ctx) => topicsPlan(ctx, true),
   },
   'groups list': {
     summary: 'every consumer group with its state and member count',
     changes: false,
+    options: [...KAFKA],
     run: groupsList,
   },
   'groups describe': {
     summary: 'a group’s state, members and their partitions, committed offsets',
     changes: false,
-    options: ['group'],
+    options: ['group', ...KAFKA],
     required: ['group'],
     run: groupsDescribe,
   },
   'groups lag': {
-    summary: 'offset lag and time lag (age of the oldest unconsumed record) per partition',
+    summary:
+      'offset lag and time lag (age of the oldest unconsumed record): every group, most behind first, or per partition of one',
     changes: false,
-    options: ['group', 'topic'],
-    required: ['group'],
+    options: ['group', 'topic', ...KAFKA],
+    details:
+      'Without --group: one line per consumer group (state, members, topics, records behind, oldest unconsumed),\n' +
+      'the most behind first; a group with no committed offsets shows "-" (nothing to measure yet). --topic keeps\n' +
+      'the groups that read that topic and counts only it. With --group: that group per partition and per topic.\n\n' +
+      'Examples:\n' +
+      '  tideline groups lag\n' +
+      '  tideline groups lag --topic orders.order-placed.v1 --json\n' +
+      '  tideline groups lag --group order-processor',
     run: groupsLag,
   },
   replay: {
     summary:
       'move a stopped group on a topic to a time, earliest, latest or offsets; shows per partition what is reprocessed',
     changes: true,
-    options: ['group', 'topic', 'to'],
+    options: ['group', 'topic', 'to', ...KAFKA],
     required: ['group', 'topic', 'to'],
     details:
       'Refuses while the group has members (and names them). A projection group (positions in PostgreSQL at\n' +
@@ -99,21 +120,21 @@ const commands: Record<string, Command> = {
   'dlq list': {
     summary: 'dead letters of a group grouped by error fingerprint, with counts and first/last seen',
     changes: false,
-    options: ['group', ...DLQ_FILTERS],
+    options: ['group', ...DLQ_FILTERS, ...KAFKA],
     required: ['group'],
     run: dlqList,
   },
   'dlq show': {
     summary: 'the oldest matching dead letters in full: decoded value, headers, error',
     changes: false,
-    options: ['group', ...DLQ_FILTERS, 'limit'],
+    options: ['group', ...DLQ_FILTERS, 'limit', ...KAFKA, ...REGISTRY],
     required: ['group'],
     run: dlqShow,
   },
   'dlq redrive': {
     summary: 'send dead letters back to their topic (or a retry tier), rate-limited, each exactly once',
     changes: true,
-    options: ['group', ...DLQ_FILTERS, 'limit', 'rate', 'to-retry'],
+    options: ['group', ...DLQ_FILTERS, 'limit', 'rate', 'to-retry', ...KAFKA],
     required: ['group', 'topic'],
     details:
       'Each redriven record keeps its headers (event id, correlation, trace) minus the failure headers, and names\n' +
@@ -127,7 +148,7 @@ const commands: Record<string, Command> = {
     summary: 'a projection’s live table version, rows, positions and lag, and any rebuild running',
     changes: false,
     args: ['<projection>'],
-    options: ['group'],
+    options: ['group', ...KAFKA],
     details:
       '<projection> is order-projection or sales-projection; --group names an instance whose GROUP_ID is not\n' +
       'the default. Reads DATABASE_URL.',
@@ -138,7 +159,7 @@ const commands: Record<string, Command> = {
       'zero-downtime shadow rebuild: replay into new tables, compare with the live ones, switch atomically',
     changes: true,
     args: ['<projection>'],
-    options: ['group', 'allow-differences'],
+    options: ['group', 'allow-differences', ...KAFKA, ...REGISTRY],
     details:
       'Fills the next version of the tables from the log under its own consumer group (progress with ETA),\n' +
       'holds the live projection for seconds while it applies the last records and compares every table\n' +
@@ -148,6 +169,19 @@ const commands: Record<string, Command> = {
       'Example:\n' +
       '  tideline projection rebuild order-projection --execute',
     run: projectionRebuild,
+  },
+  'manifests strimzi': {
+    summary:
+      'Strimzi KafkaTopic (retry and dead-letter topics too) and per-service KafkaUser (SCRAM, least-privilege ACLs) resources from the catalog',
+    changes: false,
+    options: ['schemas', 'out', 'check', 'cluster'],
+    details:
+      'Writes kafka-topics.yaml, kafka-users.yaml and kustomization.yaml (or prints them without --out). The\n' +
+      'prod overlay keeps them in k8s/overlays/prod/strimzi; a test fails when they drift from the catalog.\n\n' +
+      'Examples:\n' +
+      '  tideline manifests strimzi --out k8s/overlays/prod/strimzi\n' +
+      '  tideline manifests strimzi --out k8s/overlays/prod/strimzi --check',
+    run: manifestsStrimzi,
   },
   asyncapi: {
     summary:
@@ -159,8 +193,8 @@ const commands: Record<string, Command> = {
 };
 
 const ENVIRONMENT = `Environment:
-  KAFKA_BROKERS        host:port list (default 127.0.0.1:9092)
-  SCHEMA_REGISTRY_URL  Confluent-compatible API (default http://127.0.0.1:8081/apis/ccompat/v7)
+  KAFKA_BROKERS        host:port list (default 127.0.0.1:9092; --bootstrap-server wins)
+  SCHEMA_REGISTRY_URL  Confluent-compatible API (default http://127.0.0.1:8081/apis/ccompat/v7; --registry wins)
   DATABASE_URL         PostgreSQL of the projections (optional; default postgres://postgres@127.0.0.1:5432/tideline)`;
 
 /** The options a command accepts. */
@@ -180,9 +214,9 @@ function optionsHelp(names: readonly OptionName[], required: readonly OptionName
 }
 
 export function helpText(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(17)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(18)} ${c.summary}`);
   const common: OptionName[] = ['json', 'execute', 'help'];
-  return `Usage: tideline <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nOptions every command takes (tideline <command> --help lists the rest):\n${optionsHelp(common)}\n\n${ENVIRONMENT}\n`;
+  return `Usage: tideline <command> [options]\n       tideline --version\n\nCommands:\n${lines.join('\n')}\n\nOptions every command takes (tideline <command> --help lists the rest):\n${optionsHelp(common)}\n\n${ENVIRONMENT}\n`;
 }
 
 function commandHelp(name: string, command: Command): string {
@@ -218,9 +252,22 @@ export interface CliIo {
   now?: () => number;
 }
 
+/** `--json` among the arguments (before a `--`): how to print an error found before they are parsed. */
+const wantsJson = (argv: readonly string[]): boolean => {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+};
+
+/** One line on stderr: `tideline: message`, or with --json `{"error":{"code","message"}}`. */
+function errorLine(json: boolean, code: ErrorCode, message: string): string {
+  const line = message.replace(/\s*\n\s*/g, ' ');
+  return json ? `${JSON.stringify({ error: { code, message: line } })}\n` : `tideline: ${line}\n`;
+}
+
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let close: (() => Promise<void>) | undefined;
+  let json = wantsJson(argv);
   try {
     let parsed;
     try {
@@ -235,7 +282,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const { positionals } = parsed;
     const values: OptionValues = parsed.values;
+    json = values.json ?? false;
     const name = positionals.slice(0, 2).join(' ');
+    if (values.version) {
+      const other = Object.keys(values).filter((option) => option !== 'version' && option !== 'json');
+      if (positionals.length > 0 || other.length > 0)
+        throw usageError('--version takes no command or other option; see tideline --help');
+      io.stdout(json ? `${JSON.stringify({ version: cliVersion() })}\n` : `tideline ${cliVersion()}\n`);
+      return 0;
+    }
     if (positionals.length === 0) {
       io.stdout(helpText());
       return values.help ? 0 : 2;
@@ -251,23 +306,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     checkOptions(commandName, command, values);
+    const env = withConnectionFlags(io.env, values);
     let config;
     try {
-      config = loadOpsConfig(io.env);
+      config = loadOpsConfig(env);
     } catch (error) {
       if (error instanceof ConfigError)
-        throw new CliError(`invalid configuration: ${error.problems.join('; ')}`);
+        throw new CliError(`invalid configuration: ${error.problems.join('; ')}`, error.code);
       throw error;
     }
     const ctx = createContext(
       config,
-      createOutput(values.json ?? false, io.stdout),
+      createOutput(json, io.stdout),
       values.execute ?? false,
       values.schemas,
       {
         options: values,
         args: positionals.slice(words),
-        env: io.env,
+        env,
         terminal: io.terminal,
         ...(io.now ? { now: io.now } : {}),
       },
@@ -277,7 +333,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (error) {
     if (error instanceof CliError) {
-      io.stderr(`tideline: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      io.stderr(errorLine(json, error.code, error.message));
       return error.exitCode;
     }
     // One line too; the stack only on request.
@@ -285,10 +341,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       ? ` ${(error as Error).stack ?? ''}`
       : ' (TIDELINE_DEBUG=1 shows the stack)';
     io.stderr(
-      `tideline: unexpected failure: ${error instanceof Error ? error.message : String(error)};${stack}`.replace(
-        /\s*\n\s*/g,
-        ' ',
-      ) + '\n',
+      errorLine(
+        json,
+        'TDL_CLI_UNEXPECTED',
+        `unexpected failure: ${error instanceof Error ? error.message : String(error)};${stack}`,
+      ),
     );
     return 1;
   } finally {

@@ -62,8 +62,12 @@ export function topicsFrom(schemasDir: string | undefined): readonly TopicDescri
   try {
     return loadTopics(schemasDir);
   } catch (error) {
-    if (error instanceof CatalogError) throw new CliError(error.problems.join('; '));
-    throw new CliError(`cannot read schemas from ${schemasDir}: ${(error as Error).message}`);
+    if (error instanceof CatalogError)
+      throw new CliError(error.problems.join('; '), 'TDL_CLI_CATALOG_INVALID');
+    throw new CliError(
+      `cannot read schemas from ${schemasDir}: ${(error as Error).message}`,
+      'TDL_CLI_CATALOG_INVALID',
+    );
   }
 }
 
@@ -85,7 +89,7 @@ export function createContext(
         return signerFromConfig(loadSigningConfig(extras.env ?? {}));
       } catch (error) {
         if (error instanceof ConfigError)
-          throw new CliError(`invalid configuration: ${error.problems.join('; ')}`);
+          throw new CliError(`invalid configuration: ${error.problems.join('; ')}`, error.code);
         throw error;
       }
     },

@@ -1,3 +1,4 @@
+import { kafkaBrokers, schemaRegistryUrl, type Env } from '@tideline/config';
 import { isMessagingError, parseOffsetTarget, type OffsetTarget } from '@tideline/messaging';
 import { usageError } from './cli-error';
 
@@ -44,7 +45,32 @@ export const OPTIONS = {
     type: 'boolean',
     help: 'switch to the rebuilt tables even when they differ from the live ones (the rebuild fixes them)',
   },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    help: 'write the files into DIR (created if missing) instead of printing them',
+  },
+  check: {
+    type: 'boolean',
+    help: 'write nothing: exit 1 naming each file in --out DIR that differs from what the catalog gives',
+  },
+  cluster: {
+    type: 'string',
+    value: 'NAME',
+    help: 'the Strimzi Kafka resource (label strimzi.io/cluster; default kafka)',
+  },
+  'bootstrap-server': {
+    type: 'string',
+    value: 'HOST:PORT,…',
+    help: 'the Kafka brokers (as KAFKA_BROKERS, which it overrides)',
+  },
+  registry: {
+    type: 'string',
+    value: 'URL',
+    help: 'the Confluent-compatible schema registry API (as SCHEMA_REGISTRY_URL, which it overrides)',
+  },
   help: { type: 'boolean', short: 'h', help: 'show help' },
+  version: { type: 'boolean', help: "print the CLI's version" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -113,4 +139,30 @@ export function offsetTarget(raw: string): OffsetTarget {
     if (isMessagingError(error)) throw usageError(`--to: ${error.message}`);
     throw error;
   }
+}
+
+/** The flags that stand for environment variables: each wins over its variable. */
+const CONNECTION_FLAGS = [
+  { option: 'bootstrap-server', variable: 'KAFKA_BROKERS', schema: kafkaBrokers },
+  { option: 'registry', variable: 'SCHEMA_REGISTRY_URL', schema: schemaRegistryUrl },
+] as const;
+
+/**
+ * The environment with `--bootstrap-server` and `--registry` in place of their variables, each flag checked
+ * by its variable's rule first (a bad value is a usage error naming the flag).
+ */
+export function withConnectionFlags(env: Env, values: OptionValues): Env {
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const { option, variable, schema } of CONNECTION_FLAGS) {
+    const raw = values[option];
+    if (raw === undefined) continue;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      throw usageError(
+        `--${option}: ${parsed.error.issues.map((issue) => issue.message).join('; ')} (got "${raw}")`,
+      );
+    }
+    merged[variable] = raw;
+  }
+  return merged;
 }

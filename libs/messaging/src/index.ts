@@ -20,6 +20,7 @@ export type { ApplyOptions, DurabilityReport, PlanOptions, TopicAction, TopicPla
 export { lowerDurability } from './topic-plan';
 export type { Durability } from './topic-plan';
 export {
+  everyGroupLag,
   groupLag,
   listConsumerGroups,
   parseOffsetTarget,
@@ -29,6 +30,7 @@ export {
 export type {
   ConsumerGroupSummary,
   GroupLag,
+  GroupLagSummary,
   GroupMemberLag,
   OffsetResetOptions,
   OffsetResetPlan,

@@ -440,10 +440,13 @@ function checkScaledObject(
       `KAFKA_BROKERS of ${targetName}`,
     );
     expect('offsetResetPolicy', 'earliest', 'a group without offsets starts from the earliest record');
-    if (metadata['topic'] !== undefined)
+    const topic = metadata['topic'];
+    if (topic === undefined)
       problems.push(
-        `${where}: kafka trigger names one topic; leave it out so the lag covers every topic of the group`,
+        `${where}: a kafka trigger names no topic, so its lag counts the group's retry tiers, whose records wait on purpose: one trigger per input topic`,
       );
+    else if (!inputs.some((input) => input.name === topic))
+      problems.push(`${where}: kafka trigger topic ${topic} is no input topic of group ${String(groupId)}`);
     if (metadata['allowIdleConsumers'] === 'true')
       problems.push(`${where}: allowIdleConsumers lets KEDA go past the partition count`);
     const mechanism = config['KAFKA_SASL_MECHANISM'] as string | undefined;
@@ -463,7 +466,20 @@ function checkScaledObject(
           `${where}: SASL needs a TriggerAuthentication with username and password from the Kafka Secret`,
         );
     }
+    if (config['KAFKA_SSL'] === true) {
+      const auth = resources.find(
+        (r) => r.kind === 'TriggerAuthentication' && r.metadata.name === authenticationRef?.name,
+      );
+      if (!(auth?.spec?.secretTargetRef ?? []).some((ref) => ref.parameter === 'ca'))
+        problems.push(
+          `${where}: TLS needs the cluster CA: a TriggerAuthentication with parameter ca from a Secret`,
+        );
+    }
   }
+  const triggered = new Set(kafka.map((trigger) => trigger.metadata['topic']));
+  for (const input of inputs)
+    if (!triggered.has(input.name))
+      problems.push(`${where}: no kafka trigger for input topic ${input.name} of group ${String(groupId)}`);
   return problems;
 }
 

@@ -186,4 +186,40 @@ describe('checkManifests on hand-made mistakes', () => {
       ]),
     );
   });
+
+  it('reports a KEDA trigger without a topic (it would count the retry tiers), an input topic without one, and TLS without the cluster CA', () => {
+    const problems = edit((resources) => {
+      const scaled = resources.find(
+        (r) => r.kind === 'ScaledObject' && r.metadata.name === 'order-processor',
+      )!;
+      scaled.spec!.triggers = scaled.spec!.triggers!.slice(0, 1);
+      delete scaled.spec!.triggers[0]!.metadata['topic'];
+      const auth = resources.find((r) => r.kind === 'TriggerAuthentication')!;
+      auth.spec!.secretTargetRef = auth.spec!.secretTargetRef!.filter((ref) => ref.parameter !== 'ca');
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "ScaledObject/order-processor: a kafka trigger names no topic, so its lag counts the group's retry tiers, whose records wait on purpose: one trigger per input topic",
+        'ScaledObject/order-processor: no kafka trigger for input topic orders.order-placed.v1 of group order-processor',
+        'ScaledObject/order-processor: TLS needs the cluster CA: a TriggerAuthentication with parameter ca from a Secret',
+      ]),
+    );
+  });
+
+  it('prod has the Strimzi KafkaTopic and KafkaUser resources of the catalog', () => {
+    const names = (kind: string) => prod.filter((r) => r.kind === kind).map((r) => r.metadata.name);
+    expect(names('KafkaTopic')).toEqual(
+      expect.arrayContaining([
+        ...catalog.map((t) => t.name),
+        'order-processor.retry.1',
+        'sales-projection.dlt',
+      ]),
+    );
+    expect(names('KafkaUser').sort()).toEqual([
+      'order-api',
+      'order-processor',
+      'order-projection',
+      'sales-projection',
+    ]);
+  });
 });

@@ -31,13 +31,17 @@ export const catalogServices = (ctx: CommandContext): string[] =>
 export async function asyncapi(ctx: CommandContext): Promise<void> {
   const service = ctx.options.service;
   if (service !== undefined && !catalogServices(ctx).includes(service)) {
-    throw new CliError(`the catalog has no service ${service}; it names ${catalogServices(ctx).join(', ')}`);
+    throw new CliError(
+      `the catalog has no service ${service}; it names ${catalogServices(ctx).join(', ')}`,
+      'TDL_CLI_UNKNOWN_SERVICE',
+    );
   }
   const document = asyncApiDocument(ctx.topics, { service });
   const problems = await asyncApiProblems(document);
   if (problems.length > 0) {
     throw new CliError(
       `the generated AsyncAPI document is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.slice(0, 3).join('; ')}`,
+      'TDL_CLI_CATALOG_INVALID',
     );
   }
   ctx.out.line(stringify(document).trimEnd());

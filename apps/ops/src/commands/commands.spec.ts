@@ -1,5 +1,6 @@
-import type { OffsetResetPlan } from '@tideline/messaging';
+import type { GroupLagSummary, OffsetResetPlan } from '@tideline/messaging';
 import { table, formatAge } from '../format';
+import { everyGroupLines } from './groups';
 import { replayLines, replayPlan } from './replay';
 import { describeChange } from './schemas';
 
@@ -93,5 +94,62 @@ describe('formatting', () => {
       '~ lines[].quantity  int → long',
     );
     expect(describeChange({ kind: 'default', path: 'note', to: '' })).toBe('~ note  default (none) → ""');
+  });
+});
+
+describe('groups lag of every group', () => {
+  const group = (
+    groupId: string,
+    offsetLag: number | null,
+    timeLagMs: number | null,
+    topics: string[],
+    members = 0,
+  ): GroupLagSummary => ({
+    groupId,
+    state: members > 0 ? 'Stable' : 'Empty',
+    protocolType: 'consumer',
+    members: Array.from({ length: members }, (_, i) => ({
+      memberId: `m${i}`,
+      clientId: `c${i}`,
+      host: '/10.0.0.1',
+      assignments: {},
+    })),
+    partitions: topics.map((topic) => ({
+      topic,
+      partition: 0,
+      committed: offsetLag === null ? null : '0',
+      low: '0',
+      high: '0',
+      offsetLag: 0,
+      timeLagMs: 0,
+    })),
+    offsetLag,
+    timeLagMs,
+  });
+
+  it('shows one row per group, records and age behind, "-" for a group with no committed offsets, and a summary', () => {
+    expect(
+      everyGroupLines([
+        group('order-processor', 1204, 200_000, ['orders.order-placed.v1', 'catalog.product-updated.v1'], 2),
+        group('order-projection', 0, 0, ['orders.order-confirmed.v1'], 1),
+        group('sales-projection', null, null, ['orders.order-confirmed.v1'], 1),
+        group('old-tool', null, null, []),
+      ]),
+    ).toEqual([
+      'GROUP             STATE   MEMBERS    LAG  TIME LAG  TOPICS',
+      'order-processor   Stable        2  1,204  3m        orders.order-placed.v1, catalog.product-updated.v1',
+      'order-projection  Stable        1      0  -         orders.order-confirmed.v1',
+      'sales-projection  Stable        1      -  -         no committed offsets (assigned orders.order-confirmed.v1)',
+      'old-tool          Empty         0      -  -         no committed offsets',
+      '',
+      '4 groups: 1 behind (1,204 records in all), 2 with no committed offsets',
+    ]);
+  });
+
+  it('says when there is no group, or none reads the topic', () => {
+    expect(everyGroupLines([])).toEqual(['no consumer groups']);
+    expect(everyGroupLines([], 'orders.order-placed.v1')).toEqual([
+      'no consumer group reads orders.order-placed.v1',
+    ]);
   });
 });

@@ -148,6 +148,7 @@ export async function dlqShow(ctx: CommandContext): Promise<void> {
     if (result.pending.length === 0) {
       throw new CliError(
         `no dead letter of group ${result.groupId} matches${result.redriven > 0 ? ` (${count(result.redriven)} matching were redriven before)` : ''}`,
+        'TDL_CLI_NO_DEAD_LETTER',
       );
     }
     const shown = await withValues(ctx, result.pending.slice(0, limit));
@@ -194,10 +195,11 @@ export async function dlqRedrive(ctx: CommandContext): Promise<void> {
   await withAdmin(ctx, async (admin) => {
     const existing = new Set(await admin.listTopics());
     if (!existing.has(filter.topic ?? ''))
-      throw new CliError(`topic ${filter.topic} does not exist (nothing changed)`);
+      throw new CliError(`topic ${filter.topic} does not exist (nothing changed)`, 'TDL_MSG_UNKNOWN_TOPIC');
     if (target.kind === 'retry' && !existing.has(targetTopic)) {
       throw new CliError(
         `group ${groupId} has no retry tier ${target.tier}: ${targetTopic} does not exist (nothing changed)`,
+        'TDL_MSG_UNKNOWN_TOPIC',
       );
     }
     // Opening first fences any other redrive of the group, so the scan sees all it committed.
@@ -255,6 +257,7 @@ export async function dlqRedrive(ctx: CommandContext): Promise<void> {
         const message = error instanceof Error ? error.message : String(error);
         throw new CliError(
           `redrive stopped: ${message}; ${plural(committed, 'dead letter')} redriven before it (committed); run it again to redrive the rest`,
+          'TDL_CLI_REDRIVE_STOPPED',
         );
       }
       progress.finish(`redrove ${plural(moved.redriven, 'dead letter')} to ${targetTopic}`);

@@ -1,4 +1,11 @@
-import { groupLag, listConsumerGroups, type GroupLag, type PartitionLag } from '@tideline/messaging';
+import {
+  everyGroupLag,
+  groupLag,
+  listConsumerGroups,
+  type GroupLag,
+  type GroupLagSummary,
+  type PartitionLag,
+} from '@tideline/messaging';
 import { CliError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { count, formatAge, plural, table } from '../format';
@@ -68,8 +75,55 @@ export async function groupsDescribe(ctx: CommandContext): Promise<void> {
   ctx.out.result({ ...lag, partitions: lag.partitions.map(({ timeLagMs: _, ...p }) => p) });
 }
 
-/** `groups lag --group G [--topic T]`: offset lag and time lag per partition, and per topic. */
+/** The lines of `groups lag` without --group: one row per group, the most behind first. Pure. */
+export function everyGroupLines(groups: readonly GroupLagSummary[], topic?: string): string[] {
+  if (groups.length === 0)
+    return [topic === undefined ? 'no consumer groups' : `no consumer group reads ${topic}`];
+  const rows = groups.map((g) => {
+    const topics = [...new Set(g.partitions.map((p) => p.topic))];
+    return [
+      g.groupId,
+      g.state,
+      String(g.members.length),
+      g.offsetLag === null ? '-' : count(g.offsetLag),
+      g.offsetLag === null || g.offsetLag === 0 || g.timeLagMs === null ? '-' : formatAge(g.timeLagMs),
+      g.offsetLag === null
+        ? `no committed offsets${topics.length > 0 ? ` (assigned ${topics.join(', ')})` : ''}`
+        : topics.join(', '),
+    ];
+  });
+  const behind = groups.filter((g) => (g.offsetLag ?? 0) > 0);
+  const unmeasured = groups.filter((g) => g.offsetLag === null).length;
+  const records = behind.reduce((sum, g) => sum + (g.offsetLag ?? 0), 0);
+  return [
+    ...table(['GROUP', 'STATE', 'MEMBERS', 'LAG', 'TIME LAG', 'TOPICS'], rows),
+    '',
+    `${plural(groups.length, 'group')}: ${behind.length} behind${behind.length > 0 ? ` (${plural(records, 'record')} in all)` : ''}${unmeasured > 0 ? `, ${unmeasured} with no committed offsets` : ''}`,
+  ];
+}
+
+/** `groups lag` without --group: every group's lag, the most behind first. */
+async function everyGroup(ctx: CommandContext): Promise<void> {
+  const topic = ctx.options.topic;
+  const groups = await withAdmin(ctx, (admin) => everyGroupLag(admin, { now: ctx.now(), topic }));
+  for (const line of everyGroupLines(groups, topic)) ctx.out.line(line);
+  ctx.out.result({
+    groups: groups.map((g) => ({
+      groupId: g.groupId,
+      state: g.state,
+      protocolType: g.protocolType,
+      members: g.members.length,
+      offsetLag: g.offsetLag,
+      timeLagMs: g.timeLagMs,
+      topics: Object.fromEntries(topicTotals(g.partitions)),
+      partitions: g.partitions,
+    })),
+  });
+}
+
+/** `groups lag [--group G] [--topic T]`: offset lag and time lag per partition and per topic, or of every group. */
 export async function groupsLag(ctx: CommandContext): Promise<void> {
+  if (ctx.options.group === undefined) return everyGroup(ctx);
   const lag = await withAdmin(ctx, (admin) => groupLag(admin, groupOf(ctx), { now: ctx.now() }));
   const topic = ctx.options.topic;
   const partitions = topic === undefined ? lag.partitions : lag.partitions.filter((p) => p.topic === topic);
@@ -77,6 +131,7 @@ export async function groupsLag(ctx: CommandContext): Promise<void> {
     const topics = [...new Set(lag.partitions.map((p) => p.topic))];
     throw new CliError(
       `group ${lag.groupId} has no offsets on ${topic}; it reads ${topics.length > 0 ? topics.join(', ') : 'nothing yet'}`,
+      'TDL_CLI_TOPIC_NOT_READ',
     );
   }
   for (const line of partitionTable(partitions, true)) ctx.out.line(line);

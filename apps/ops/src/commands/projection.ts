@@ -43,7 +43,10 @@ async function database(ctx: CommandContext) {
   try {
     await db.pool.query('SELECT 1');
   } catch (error) {
-    throw new CliError(`cannot reach PostgreSQL at DATABASE_URL (${db.url}): ${(error as Error).message}`);
+    throw new CliError(
+      `cannot reach PostgreSQL at DATABASE_URL (${db.url}): ${(error as Error).message}`,
+      'TDL_CLI_DATABASE_UNAVAILABLE',
+    );
   }
   return db.pool;
 }
@@ -54,6 +57,7 @@ async function liveVersionOf(ctx: CommandContext, pool: Pool, definition: Projec
   if (live === undefined)
     throw new CliError(
       `projection ${definition.name} has no tables in ${ctx.database().url}; has it ever run? (--group names another instance)`,
+      'TDL_CLI_PROJECTION_NOT_FOUND',
     );
   return live;
 }
@@ -77,7 +81,10 @@ async function positionsWithEnds(
       definition.topics.map(async (topic) => ({
         topic: topic.name,
         offsets: await admin.fetchTopicOffsets(topic.name).catch((error: unknown) => {
-          throw new CliError(`cannot read the offsets of ${topic.name}: ${(error as Error).message}`);
+          throw new CliError(
+            `cannot read the offsets of ${topic.name}: ${(error as Error).message}`,
+            'TDL_MSG_KAFKA_UNAVAILABLE',
+          );
         }),
       })),
     ),
@@ -156,6 +163,7 @@ export async function projectionRebuild(ctx: CommandContext): Promise<void> {
   if (live.rebuildingVersion !== null)
     throw new CliError(
       `a rebuild of ${definition.name} (version ${live.rebuildingVersion}) started at ${live.rebuildStartedAt?.toISOString()} is still marked running`,
+      'TDL_CLI_REBUILD_RUNNING',
     );
   const partitions = await positionsWithEnds(ctx, definition);
   const records = partitions.reduce((sum, p) => sum + Number(p.position ?? 0), 0);
@@ -213,7 +221,7 @@ export async function projectionRebuild(ctx: CommandContext): Promise<void> {
     progress.clear();
     if (error instanceof RebuildError) {
       if (error.result) for (const line of comparisonLines(error.result)) ctx.out.line(line);
-      throw new CliError(error.message);
+      throw new CliError(error.message, 'TDL_CLI_REBUILD_FAILED');
     }
     throw error;
   } finally {

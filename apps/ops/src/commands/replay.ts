@@ -7,7 +7,7 @@ import {
   type OffsetTarget,
 } from '@tideline/messaging';
 import { PostgresProjectionStore, setPositions } from '@tideline/projections';
-import { CliError } from '../cli-error';
+import { CliError, fromMessagingError } from '../cli-error';
 import type { CommandContext, Database } from '../context';
 import { count, plural, table } from '../format';
 import { offsetTarget } from '../options';
@@ -129,7 +129,8 @@ export async function projectionPositions(
     const code = (error as { code?: unknown }).code;
     if (code === '42P01') return { status: 'none' }; // no projection runtime in this database
     const reason = `PostgreSQL at ${redact(database.url)} ${NOT_THERE.has(String(code)) ? 'has no such database' : 'did not answer'}: ${(error as Error).message}`;
-    if (database.explicit) throw new CliError(`cannot read projection positions: ${reason}`);
+    if (database.explicit)
+      throw new CliError(`cannot read projection positions: ${reason}`, 'TDL_CLI_DATABASE_UNAVAILABLE');
     return {
       status: 'not-checked',
       reason: `${reason} (set DATABASE_URL if ${projection} is a projection, or it will not replay)`,
@@ -146,6 +147,7 @@ function refuseActive(plan: OffsetResetPlan): void {
     n === 0
       ? `group ${plan.groupId} is ${plan.state}: it has consumers; stop them before replaying (nothing changed)`
       : `group ${plan.groupId} has ${n} active member${n === 1 ? '' : 's'}: ${plan.members.join(', ')}; stop ${n === 1 ? 'it' : 'them'} before replaying (nothing changed)`,
+    'TDL_MSG_GROUP_ACTIVE',
   );
 }
 
@@ -169,6 +171,7 @@ export async function replay(ctx: CommandContext): Promise<void> {
     if (!reads.has(topic)) {
       throw new CliError(
         `group ${groupId} does not read ${topic}: it has offsets on ${[...reads].join(', ') || 'no topic'}; check --topic (nothing changed)`,
+        'TDL_CLI_TOPIC_NOT_READ',
       );
     }
     const projection = await projectionPositions(ctx.database(), groupId, topic);
@@ -185,7 +188,7 @@ export async function replay(ctx: CommandContext): Promise<void> {
       done = await resetOffsets(admin, { groupId, topic, to: target });
     } catch (error) {
       if (isMessagingError(error, 'TDL_MSG_GROUP_ACTIVE'))
-        throw new CliError(`${error.message} (nothing changed)`);
+        throw fromMessagingError(error, ' (nothing changed)');
       throw error;
     }
     const executed = replayPlan(done, projection);
@@ -199,6 +202,7 @@ export async function replay(ctx: CommandContext): Promise<void> {
       } catch (error) {
         throw new CliError(
           `Kafka offsets of ${groupId} moved, but its projection positions in PostgreSQL did not: ${(error as Error).message}; run the same replay again`,
+          'TDL_CLI_POSITIONS_NOT_MOVED',
         );
       }
     }

@@ -5,11 +5,11 @@ import {
   registerSchemas,
   type FieldChange,
 } from '@tideline/messaging';
-import { CliError } from '../cli-error';
+import { CliError, fromMessagingError } from '../cli-error';
 import type { CommandContext } from '../context';
 
 function asCliError(error: unknown): unknown {
-  return isMessagingError(error) ? new CliError(error.message) : error;
+  return isMessagingError(error) ? fromMessagingError(error) : error;
 }
 
 /** `schemas check`: each local schema vs the latest registered version. Exit 1 when any is incompatible. */
@@ -30,6 +30,7 @@ export async function schemasCheck(ctx: CommandContext): Promise<void> {
   if (incompatible.length > 0) {
     throw new CliError(
       `incompatible schema change: ${incompatible.map((c) => `${c.subject}: ${c.reasons.join('; ')}`).join(' | ')}`,
+      'TDL_MSG_SCHEMA_INCOMPATIBLE',
     );
   }
 }

@@ -7,7 +7,7 @@ import {
   type TopicAction,
   type TopicPlan,
 } from '@tideline/messaging';
-import { CliError } from '../cli-error';
+import { CliError, fromMessagingError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { positiveInteger } from '../options';
 
@@ -74,12 +74,13 @@ export async function withAdmin<T>(ctx: CommandContext, work: (admin: Admin) => 
   } catch (error) {
     throw new CliError(
       `Kafka at ${ctx.config.KAFKA_BROKERS.join(',')} is not reachable: ${(error as Error).message}`,
+      'TDL_MSG_KAFKA_UNAVAILABLE',
     );
   }
   try {
     return await work(admin);
   } catch (error) {
-    throw isMessagingError(error) ? new CliError(error.message) : error;
+    throw isMessagingError(error) ? fromMessagingError(error) : error;
   } finally {
     await admin.disconnect();
   }
@@ -101,6 +102,7 @@ export async function topicsPlan(ctx: CommandContext, apply: boolean): Promise<v
       ctx.out.result({ applied: false, ...plan });
       throw new CliError(
         `the cluster conflicts with the catalog: ${plan.conflicts.map(describe).join('; ')}`,
+        'TDL_MSG_TOPIC_CONFLICT',
       );
     }
     const act = apply && ctx.execute && plan.changes;
