@@ -358,7 +358,10 @@ async function main(options: Options): Promise<number> {
       'SELECT order_id, status FROM order_projection.orders',
     );
     const status = new Map(rows.map((r) => [r.order_id, r.status]));
-    const decisions = (id: string) => (confirmed.get(id)?.length ?? 0) + (rejected.get(id)?.length ?? 0);
+    // Distinct event ids: a copy of an OrderPlaced republished on its Idempotency-Key after an
+    // ambiguous timeout is the same event, and its decision carries the same derived event id.
+    const decisions = (id: string) =>
+      new Set([...(confirmed.get(id) ?? []), ...(rejected.get(id) ?? [])]).size;
     const lostPlaced = acknowledged.filter((id) => !placed.has(id)).length;
     const lostDecision = acknowledged.filter((id) => decisions(id) === 0).length;
     const lostProjected = acknowledged.filter((id) => !status.has(id)).length;
