@@ -174,6 +174,13 @@ export class TidelineConsumer {
   private readonly producers: TransactionalProducers | undefined;
   /** Failed transactions in a row, by partition (backoff and blocking after the first). */
   private readonly transactionFailures = new Map<string, number>();
+  /**
+   * Per partition, a committed offset found past the fetched records by a new transactional
+   * producer: records below it were committed by another producer and are skipped as they come
+   * (not with kafkajs' seek: called from inside eachBatch it made the consumer fetch the partition
+   * from its first offset again, transactional-fence.int.spec).
+   */
+  private readonly committedFloor = new Map<string, bigint>();
   private readonly lagMonitor: LagMonitor;
   private readonly blocks: PartitionBlocks;
   private state: ConsumerState = 'idle';
@@ -342,13 +349,13 @@ export class TidelineConsumer {
    * whatever the previous producer of that transactional id left open: committed if its EndTxn
    * got through (even when kafkajs saw that call fail), aborted otherwise. Only now is the
    * group's committed offset final, so it is read again: when it is past the fetched records
-   * (a previous owner's or our own "failed" commit went through) the partition seeks there
-   * instead of doing that work twice. True when it sought (the batch is not handled).
+   * (a previous owner's or our own "failed" commit went through) the records below it are
+   * skipped instead of doing that work twice.
    */
-  private async seekPastCommitted(payload: EachBatchPayload): Promise<boolean> {
+  private async skipPastCommitted(payload: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = payload.batch;
     const first = messages[0];
-    if (first === undefined) return false;
+    if (first === undefined) return;
     const [offsets] = await this.admin
       .fetchOffsets({ groupId: this.options.groupId, topics: [topic] })
       .catch((error: unknown) => {
@@ -356,13 +363,12 @@ export class TidelineConsumer {
       });
     const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset;
     this.producers?.markVerified(topic, partition);
-    if (committed === undefined || BigInt(committed) <= BigInt(first.offset)) return false;
+    if (committed === undefined || BigInt(committed) <= BigInt(first.offset)) return;
     this.logger.info(
       { groupId: this.options.groupId, topic, partition, fetched: first.offset, committed },
-      'committed offset is past the fetched records: seeking to it',
+      'committed offset is past the fetched records: skipping to it',
     );
-    this.consumer.seek({ topic, partition, offset: committed });
-    return true;
+    this.committedFloor.set(`${topic}:${partition}`, BigInt(committed));
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
@@ -373,7 +379,7 @@ export class TidelineConsumer {
     let transaction: BatchTransaction | undefined;
     if (this.producers) {
       const { producer, verified } = await this.producers.acquire(topic, partition);
-      if (!verified && (await this.seekPastCommitted(payload))) return;
+      if (!verified) await this.skipPastCommitted(payload);
       transaction = new BatchTransaction(
         producer,
         this.options.groupId,
@@ -403,6 +409,15 @@ export class TidelineConsumer {
     try {
       for (const message of batch.messages) {
         if (!payload.isRunning() || payload.isStale() || heartbeatError !== undefined) break;
+        const floor = this.committedFloor.get(`${topic}:${partition}`);
+        if (floor !== undefined) {
+          // Committed already (outside this transaction, whose offsets must not go back).
+          if (BigInt(message.offset) < floor) {
+            payload.resolveOffset(message.offset);
+            continue;
+          }
+          this.committedFloor.delete(`${topic}:${partition}`);
+        }
         const saturation = this.options.saturation;
         if (saturation?.saturated()) {
           this.pauseUntil(pause, saturation.drained(), topic, partition, 'downstream saturated');
@@ -464,7 +479,7 @@ export class TidelineConsumer {
    * After any failed transaction the partition's producer is dropped: kafkajs cannot use it
    * again (fenced, timed out, or stuck half-way through a commit). The records since the last
    * commit run again with a new producer, which first re-reads the committed offset
-   * (`seekPastCommitted`). A fence or a timeout is routine after a hand-back or a pause: the
+   * (`skipPastCommitted`). A fence or a timeout is routine after a hand-back or a pause: the
    * partition goes on at once. A write Kafka refused (too large, ACL, deleted topic) and a
    * fence or timeout again right after block the partition with backoff (reported by
    * `status().blocked` and /readyz) instead of crashing the consumer over and over. Kafka being
