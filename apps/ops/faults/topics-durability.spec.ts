@@ -2,7 +2,13 @@
 // and min.insync.replicas 1 (what a cluster default of 1 gives) are reported below the catalog,
 // apply moves them to 3 replicas / min ISR 2 by partition reassignment, Kafka's own TopicCommand
 // confirms it, and the topics then survive a broker's kill -9 without losing a record.
-import { runKafkaTool, startKafkaCluster, uniqueName, type KafkaCluster } from '@tideline/testing';
+import {
+  eventually,
+  runKafkaTool,
+  startKafkaCluster,
+  uniqueName,
+  type KafkaCluster,
+} from '@tideline/testing';
 import type { Admin } from '@tideline/messaging';
 import { schemasDir, tl } from '../e2e/support';
 
@@ -135,6 +141,16 @@ it('reports topics at replication factor 1 / min ISR 1 on a 3-broker cluster, ap
   // The point of it: a broker lost, every acknowledged record still there, acks=all still served.
   const leader = await cluster.leaderOf(topic, 0);
   await cluster.kill9(leader);
+  // The controller moves the partition's leadership once the killed broker's session expires
+  // (broker.session.timeout.ms); until then kafkajs' retries of a send run out against it.
+  await eventually(
+    `a new leader for ${topic}:0 after broker ${leader}'s kill`,
+    async () => {
+      const now = await cluster!.leaderOf(topic, 0).catch(() => undefined);
+      return now !== undefined && now !== leader ? now : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
   const survivor = cluster.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await survivor.connect();
   try {
@@ -142,7 +158,15 @@ it('reports topics at replication factor 1 / min ISR 1 on a 3-broker cluster, ap
   } finally {
     await survivor.disconnect();
   }
-  expect(await recordCount(topic)).toBe(RECORDS + 1);
+  expect(
+    await eventually(
+      'the record count from the brokers left',
+      () => recordCount(topic).catch(() => undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    ),
+  ).toBe(RECORDS + 1);
   process.stdout.write(
     `topics-durability: ${all.length} topics RF 1 → 3, min ISR 1 → 2, apply ${applyMs} ms; ${RECORDS} records kept, broker ${leader} killed, 0 lost; ${Date.now() - started} ms in all\n`,
   );
