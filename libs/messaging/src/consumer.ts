@@ -332,7 +332,11 @@ export class TidelineConsumer {
           ? { kind: 'timestamp', timestamp: new Date(from.timestamp).getTime() }
           : { kind: from };
       try {
-        await resetOffsets(this.admin, { groupId: this.options.groupId, topic: subscription.topic.name, to });
+        await resetOffsets(this.options.kafka, this.admin, {
+          groupId: this.options.groupId,
+          topic: subscription.topic.name,
+          to,
+        });
       } catch (error) {
         // A running group keeps its offsets: this instance joins where the others are.
         if (!isMessagingError(error, 'TDL_MSG_GROUP_ACTIVE')) throw error;

@@ -132,14 +132,14 @@ it('creates the offsets of a group that never committed, then moves them by time
   const topic = await topicWithRecords();
   const groupId = group('offsets-reset');
 
-  const first = await resetOffsets(admin, { groupId, topic, to: parseOffsetTarget('0:1,2:3') });
+  const first = await resetOffsets(kafka, admin, { groupId, topic, to: parseOffsetTarget('0:1,2:3') });
   expect(moves(first)).toEqual([
     { partition: 0, from: null, to: '1', delta: 1 },
     { partition: 2, from: null, to: '3', delta: 3 },
   ]);
   expect(await committed(groupId, topic)).toEqual({ 0: '1', 1: '-1', 2: '3' });
 
-  const second = await resetOffsets(admin, { groupId, topic, to: parseOffsetTarget(between) });
+  const second = await resetOffsets(kafka, admin, { groupId, topic, to: parseOffsetTarget(between) });
   expect(moves(second)).toEqual([
     { partition: 0, from: '1', to: '4', delta: 3 },
     { partition: 1, from: null, to: '3', delta: 3 },
@@ -178,7 +178,9 @@ it('refuses to reset a group with a running consumer, names it, and leaves the o
 
     const plan = await planOffsetReset(admin, { groupId, topic, to: { kind: 'earliest' } });
     expect(plan.members).toEqual([`${clientId} (${lag.members[0]!.host})`]);
-    await expect(resetOffsets(admin, { groupId, topic, to: { kind: 'earliest' } })).rejects.toMatchObject({
+    await expect(
+      resetOffsets(kafka, admin, { groupId, topic, to: { kind: 'earliest' } }),
+    ).rejects.toMatchObject({
       code: 'TDL_MSG_GROUP_ACTIVE',
       message: `group ${groupId} has 1 active member: ${clientId} (${lag.members[0]!.host}); stop it before resetting offsets`,
     });
@@ -231,7 +233,7 @@ it('fails with typed errors for an unknown group, an unknown topic and offsets o
     message: `topic ${missing} does not exist`,
   });
   await expect(
-    resetOffsets(admin, { groupId, topic: missing, to: { kind: 'latest' } }),
+    resetOffsets(kafka, admin, { groupId, topic: missing, to: { kind: 'latest' } }),
   ).rejects.toMatchObject({
     code: 'TDL_MSG_UNKNOWN_TOPIC',
   });
@@ -241,7 +243,9 @@ it('fails with typed errors for an unknown group, an unknown topic and offsets o
     code: 'TDL_MSG_INVALID_OFFSET_SPEC',
     message: `cannot reset ${topic}: partition 99 does not exist (${topic} has partitions 0-2)`,
   });
-  await expect(resetOffsets(admin, { groupId, topic, to: parseOffsetTarget('1:11') })).rejects.toMatchObject({
+  await expect(
+    resetOffsets(kafka, admin, { groupId, topic, to: parseOffsetTarget('1:11') }),
+  ).rejects.toMatchObject({
     code: 'TDL_MSG_INVALID_OFFSET_SPEC',
     message: `cannot reset ${topic}: offset 11 is outside partition 1's range 0..10 (log start..high watermark)`,
   });

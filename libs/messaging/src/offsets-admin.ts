@@ -1,4 +1,10 @@
-import { AssignerProtocol, type Admin, type ConsumerGroupState, type GroupDescription } from 'kafkajs';
+import {
+  AssignerProtocol,
+  type Admin,
+  type ConsumerGroupState,
+  type GroupDescription,
+  type Kafka,
+} from 'kafkajs';
 import { MessagingError, isMessagingError, kafkaUnavailable } from './errors';
 
 /** Where to move a consumer group's committed offsets on one topic. */
@@ -383,37 +389,75 @@ function groupActive(groupId: string, state: string, members: string[], cause?: 
  * Creates the offsets of a group that never committed. Refuses while the group has members (Kafka would
  * overwrite the reset with their next commit).
  *
- * kafkajs commits by briefly joining the group itself, which takes a few seconds.
+ * The commit briefly joins the group as its only member ({@link commitIdleGroupOffsets}).
  *
  * @throws MessagingError TDL_MSG_GROUP_ACTIVE naming the members, or any error of planOffsetReset.
  */
-export async function resetOffsets(admin: Admin, options: OffsetResetOptions): Promise<OffsetResetPlan> {
+export async function resetOffsets(
+  kafka: Kafka,
+  admin: Admin,
+  options: OffsetResetOptions,
+): Promise<OffsetResetPlan> {
   const plan = await planOffsetReset(admin, options);
   if (!isIdle(plan.state, plan.members)) throw groupActive(plan.groupId, plan.state, plan.members);
   if (plan.partitions.length === 0) return plan;
   try {
-    await admin.setOffsets({
-      groupId: plan.groupId,
-      topic: plan.topic,
-      partitions: plan.partitions.map((p) => ({ partition: p.partition, offset: p.to })),
-    });
+    await commitIdleGroupOffsets(
+      kafka,
+      admin,
+      plan.groupId,
+      plan.partitions.map((p) => ({ topic: plan.topic, partition: p.partition, offset: p.to })),
+    );
   } catch (error) {
-    // A consumer joined between the plan and the commit (kafkajs checks the group state again).
-    const refusal =
-      error instanceof Error ? /must have no running instances.*state: (\w+)/.exec(error.message) : null;
-    if (refusal) {
-      const group = await describeGroup(admin, plan.groupId).catch(() => undefined);
-      const members = group?.members.map(memberLabel) ?? [];
-      throw groupActive(
-        plan.groupId,
-        group && members.length > 0 ? group.state : (refusal[1] ?? 'Unknown'),
-        members,
-        error,
-      );
-    }
     throw kafkaError(error, { topic: plan.topic, groupId: plan.groupId });
   }
   return plan;
+}
+
+/**
+ * Commits `offsets` (on any number of topics) as the committed offsets of `groupId`, a group
+ * without members: joins it once as its only member, commits, and leaves. (kafkajs'
+ * `admin.setOffsets` joins once per topic and waits out a whole fetch, 5 s, before each commit.)
+ *
+ * @throws MessagingError TDL_MSG_GROUP_ACTIVE when the group has members, before or during the
+ *   join; nothing is committed then.
+ */
+export async function commitIdleGroupOffsets(
+  kafka: Kafka,
+  admin: Admin,
+  groupId: string,
+  offsets: readonly { topic: string; partition: number; offset: string }[],
+): Promise<void> {
+  const topics = [...new Set(offsets.map((o) => o.topic))];
+  if (topics.length === 0) return;
+  const refuseActive = async (alone: number) => {
+    const group = await describeGroup(admin, groupId);
+    const members = group.members.map(memberLabel);
+    if (members.length > alone || (alone === 0 && !isIdle(group.state, members)))
+      throw groupActive(groupId, group.state, members.slice(alone));
+  };
+  await refuseActive(0);
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    // run() resolves once this member has joined and synced. The fetch loop it schedules finds
+    // every topic paused, so nothing is read and nothing but `offsets` is committed.
+    const running = consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async () => {},
+    });
+    consumer.pause(topics.map((topic) => ({ topic })));
+    await running;
+    // A consumer that joined meanwhile would overwrite the commit with its own: leave it its offsets.
+    await refuseActive(1);
+    await consumer.commitOffsets(
+      offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+    );
+  } finally {
+    await consumer.disconnect();
+  }
 }
 
 export interface GroupMemberLag {

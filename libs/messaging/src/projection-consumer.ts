@@ -24,6 +24,7 @@ import {
   tracer,
 } from './instrumentation';
 import { LagMonitor, type LagSnapshot, type OwnPositions } from './lag-monitor';
+import { commitIdleGroupOffsets } from './offsets-admin';
 import { silentLogger, type Logger } from './log';
 import { Publisher } from './publisher';
 import type { RecordSigner } from './signing';
@@ -348,16 +349,15 @@ export class ProjectionConsumer {
     const { groupId } = this.options;
     const [group] = (await this.admin.describeGroups([groupId])).groups;
     if (group !== undefined && group.state !== 'Empty' && group.state !== 'Dead') return;
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
     for (const topic of this.byName.keys()) {
-      const partitions: { partition: number; offset: string }[] = [];
       for (const { partition } of await this.admin.fetchTopicOffsets(topic)) {
         const stored = await this.options.store.position(topic, partition);
-        if (stored !== undefined) partitions.push({ partition, offset: stored });
+        if (stored !== undefined) offsets.push({ topic, partition, offset: stored });
       }
-      // An instance that joined meanwhile makes this fail: then its offsets stand.
-      if (partitions.length > 0)
-        await this.admin.setOffsets({ groupId, topic, partitions }).catch(() => undefined);
     }
+    // An instance that joined meanwhile makes this fail: then its offsets stand.
+    await commitIdleGroupOffsets(this.options.kafka, this.admin, groupId, offsets).catch(() => undefined);
   }
 
   /** The stored position, or the partition's first offset when nothing was applied yet. */

@@ -107,6 +107,35 @@ function toReadRecord(topic: string, partition: number, message: KafkaMessage): 
 type Positions = readonly { topic: string; partition: number; offset: string }[];
 
 /**
+ * Commits `offsets` as the offsets of `groupId`, a group with no members, by joining it once for
+ * every topic and committing as soon as the join completes. kafkajs' `admin.setOffsets` joins once
+ * per topic and then waits out a whole fetch (5 s) before it commits: seconds per topic per test.
+ */
+async function commitNewGroupOffsets(groupId: string, offsets: Positions, kafka: Kafka): Promise<void> {
+  const topics = [...new Set(offsets.map((p) => p.topic))];
+  if (topics.length === 0) return;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    // run() resolves once this member has joined and synced; the fetch loop it schedules finds
+    // every topic paused, so nothing is read, and nothing but the offsets below is committed.
+    const running = consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async () => {},
+    });
+    consumer.pause(topics.map((topic) => ({ topic })));
+    await running;
+    await consumer.commitOffsets(
+      offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/**
  * Reads `topics` with a throwaway group, from the earliest offset or from `from` (its offsets
  * are committed for the group first), handing each record to `take` until it returns true;
  * fails after `timeoutMs` with `progress()` in the message.
@@ -132,22 +161,7 @@ async function readUntil(
   },
 ): Promise<void> {
   const groupId = uniqueName('read');
-  if (from !== undefined) {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      for (const topic of topics)
-        await admin.setOffsets({
-          groupId,
-          topic,
-          partitions: from
-            .filter((p) => p.topic === topic)
-            .map(({ partition, offset }) => ({ partition, offset })),
-        });
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  if (from !== undefined) await commitNewGroupOffsets(groupId, from, kafka);
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
   try {
     await consumer.connect();
@@ -320,19 +334,7 @@ export async function startGroupAtEnd(
   topics: readonly string[],
   kafka: Kafka = testKafka(),
 ) {
-  const ends = await topicEnds(topics, kafka);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (const topic of topics) {
-      const partitions = ends
-        .filter((e) => e.topic === topic)
-        .map(({ partition, offset }) => ({ partition, offset }));
-      await admin.setOffsets({ groupId, topic, partitions });
-    }
-  } finally {
-    await admin.disconnect();
-  }
+  await commitNewGroupOffsets(groupId, await topicEnds(topics, kafka), kafka);
 }
 
 /**

@@ -185,7 +185,7 @@ export async function replay(ctx: CommandContext): Promise<void> {
     }
     let done: OffsetResetPlan;
     try {
-      done = await resetOffsets(admin, { groupId, topic, to: target });
+      done = await resetOffsets(ctx.kafka(), admin, { groupId, topic, to: target });
     } catch (error) {
       if (isMessagingError(error, 'TDL_MSG_GROUP_ACTIVE'))
         throw fromMessagingError(error, ' (nothing changed)');
