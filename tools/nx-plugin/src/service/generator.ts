@@ -1,0 +1,131 @@
+// nx g @tideline/nx:service <name> --kind producer|consumer: an app shaped like order-api /
+// order-processor, with its Dockerfile, compose service, k8s resources and e2e test.
+import { formatFiles, generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
+import { addConsumer, findTopic, readCatalog, type CatalogEntry } from '../catalog.ts';
+import { camelOf, descriptorOf, GeneratorError, pascalOf, requireKebab } from '../names.ts';
+import { CATALOG_FOLLOWERS, runAfter } from '../run.ts';
+import { templatesOf } from '../templates.ts';
+import { jsonSchemaOf, sampleOf, type RecordSchema } from './avro.ts';
+import { addWorkspaceToLockfile } from './lockfile.ts';
+import { addComposeService, append, insertAfterLine, insertBefore } from './text-edits.ts';
+
+export interface ServiceOptions {
+  name: string;
+  kind: 'producer' | 'consumer';
+  consumes?: string;
+  domain?: string;
+  port?: number;
+  skipFollowers?: boolean;
+}
+
+/** One past the highest port an app's config defaults to. */
+function nextPort(tree: Tree): number {
+  const ports = tree
+    .children('apps')
+    .map((app) => tree.read(`apps/${app}/src/config.ts`, 'utf-8') ?? '')
+    .flatMap((text) => [...text.matchAll(/\bport\((\d+)\)/g)].map((m) => Number(m[1])));
+  return Math.max(3000, ...ports) + 1;
+}
+
+function eventOf(tree: Tree, topic: CatalogEntry) {
+  const schema = JSON.parse(tree.read(`schemas/${topic.value}`, 'utf-8') ?? 'null') as RecordSchema | null;
+  if (schema === null) throw new GeneratorError(`schemas/${topic.value} (the value of ${topic.name}) is missing`);
+  return {
+    topic: topic.name,
+    key: topic.key,
+    partitions: topic.partitions,
+    type: schema.name,
+    fullName: schema.namespace ? `${schema.namespace}.${schema.name}` : schema.name,
+    descriptor: descriptorOf(topic.name),
+    route: `/${topic.name.split('.')[1]}`,
+    bodySchema: JSON.stringify(jsonSchemaOf(schema)),
+    sample: sampleOf(schema),
+  };
+}
+
+export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
+  const { name, kind } = options;
+  requireKebab('service', name);
+  if (kind !== 'producer' && kind !== 'consumer')
+    throw new GeneratorError(`--kind "${String(kind)}" must be producer or consumer`);
+  if (tree.exists(`apps/${name}`)) throw new GeneratorError(`apps/${name} already exists`);
+  const domain = options.domain ?? name.split('-')[0]!;
+  requireKebab('domain', domain);
+
+  let events;
+  if (kind === 'producer') {
+    if (options.consumes !== undefined) throw new GeneratorError('--consumes is for --kind consumer');
+    const owned = readCatalog(tree).filter((t) => t.owner === name);
+    if (owned.length === 0)
+      throw new GeneratorError(
+        `${name} owns no topic in schemas/catalog.yaml: first nx g @tideline/nx:event <domain> <EventName> --owner ${name}`,
+      );
+    events = owned.map((t) => eventOf(tree, t));
+  } else {
+    if (options.consumes === undefined) throw new GeneratorError('--kind consumer needs --consumes <catalog topic>');
+    events = [eventOf(tree, findTopic(tree, options.consumes))];
+  }
+  const port = options.port ?? nextPort(tree);
+  const vars = {
+    name,
+    kind,
+    domain,
+    port,
+    pascal: pascalOf(name),
+    events,
+    event: events[0]!,
+    h: { camel: camelOf },
+    tmpl: '',
+  };
+
+  generateFiles(tree, templatesOf('service', 'common'), `apps/${name}`, vars);
+  generateFiles(tree, templatesOf('service', kind), `apps/${name}`, vars);
+  generateFiles(tree, templatesOf('service', 'k8s'), `k8s/base/${name}`, vars);
+  const manifest = JSON.parse(tree.read(`apps/${name}/package.json`, 'utf-8')!) as Parameters<typeof addWorkspaceToLockfile>[2];
+  addWorkspaceToLockfile(tree, `apps/${name}`, manifest);
+  if (kind === 'consumer') addConsumer(tree, options.consumes!, name);
+  wireDeployment(tree, vars);
+  await formatFiles(tree);
+  return options.skipFollowers
+    ? () => undefined
+    : runAfter(tree.root, kind === 'consumer' ? CATALOG_FOLLOWERS : []);
+}
+
+/** The shared files that list every app: compose, the kustomizations, KEDA, module boundaries. */
+function wireDeployment(
+  tree: Tree,
+  vars: { name: string; kind: string; domain: string; port: number; events: { topic: string; partitions: number }[] },
+): void {
+  const { name, kind } = vars;
+  const file = (part: string) => joinPathFragments(templatesOf('service', 'wiring'), part);
+  const render = (part: string) => renderTemplate(tree, file(part), vars);
+
+  addComposeService(tree, 'docker-compose.yml', name, render('compose.yml'));
+  insertBefore(tree, 'k8s/base/kustomization.yaml', /^ {2}- ops\/provision-job\.yaml$/m, render('base-resources.yaml'));
+  append(tree, 'k8s/base/kustomization.yaml', render('base-config-map.yaml'));
+  for (const overlay of ['dev', 'prod'])
+    insertAfterLine(tree, `k8s/overlays/${overlay}/kustomization.yaml`, /^images:$/m, render('image.yaml'));
+  insertBefore(
+    tree,
+    'k8s/components/strimzi-users/kustomization.yaml',
+    /^ {2}- target: \{ kind: Job, name: tideline-provision \}$/m,
+    render('strimzi-user.yaml'),
+  );
+  if (kind === 'consumer') append(tree, 'k8s/overlays/prod/keda.yaml', render('keda.yaml'));
+  const eslint = tree.read('eslint.config.mjs', 'utf-8') ?? '';
+  if (!eslint.includes(`sourceTag: 'scope:${vars.domain}'`))
+    insertAfterLine(tree, 'eslint.config.mjs', /sourceTag: 'scope:orders'/, render('scope.mjs'));
+}
+
+/** One wiring snippet, rendered with the same EJS as the template files. */
+function renderTemplate(tree: Tree, templateFile: string, vars: object): string {
+  // generateFiles renders into the tree; render into a scratch path and take the text back.
+  const scratch = `.nx-plugin-scratch-${process.pid}`;
+  generateFiles(tree, templateFile.slice(0, templateFile.lastIndexOf('/')), scratch, vars);
+  const base = templateFile.slice(templateFile.lastIndexOf('/') + 1).replace(/__tmpl__$/, '');
+  const text = tree.read(`${scratch}/${base}`, 'utf-8') ?? '';
+  for (const child of tree.children(scratch)) tree.delete(`${scratch}/${child}`);
+  return text;
+}
+
+export default serviceGenerator;
