@@ -19,7 +19,8 @@ export interface CatalogEntry {
 
 export function readCatalog(tree: Tree): CatalogEntry[] {
   const text = tree.read(CATALOG, 'utf-8');
-  if (text === null) throw new GeneratorError(`${CATALOG} is missing: run the generator at the workspace root`);
+  if (text === null)
+    throw new GeneratorError(`${CATALOG} is missing: run the generator at the workspace root`);
   return (parse(text) as { topics?: CatalogEntry[] }).topics ?? [];
 }
 
@@ -54,8 +55,12 @@ export function addConsumer(tree: Tree, topic: string, group: string): void {
   const end = next === -1 ? text.length : next;
   const block = text.slice(start, end);
   const consumers = /^ {4}consumers: \[(.*)\]$/m.exec(block);
-  if (consumers === null) throw new GeneratorError(`${CATALOG}: ${topic} has no "consumers: [...]" line to add ${group} to`);
-  const groups = consumers[1]!.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  if (consumers === null)
+    throw new GeneratorError(`${CATALOG}: ${topic} has no "consumers: [...]" line to add ${group} to`);
+  const groups = consumers[1]!
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
   if (groups.includes(group)) return;
   const updated = block.replace(consumers[0], `    consumers: [${[...groups, group].join(', ')}]`);
   tree.write(CATALOG, text.slice(0, start) + updated + text.slice(end));

@@ -17,6 +17,7 @@ const SHARED = [
   'k8s/overlays/dev/kustomization.yaml',
   'k8s/overlays/prod/kustomization.yaml',
   'k8s/overlays/prod/keda.yaml',
+  'k8s/base/network-policy.yaml',
   'k8s/components/strimzi-users/kustomization.yaml',
 ];
 
@@ -53,7 +54,11 @@ describe('event generator', () => {
       doc: string;
       fields: { name: string; doc: string }[];
     };
-    expect(schema).toMatchObject({ type: 'record', name: 'InvoiceIssued', namespace: 'dev.tideline.billing' });
+    expect(schema).toMatchObject({
+      type: 'record',
+      name: 'InvoiceIssued',
+      namespace: 'dev.tideline.billing',
+    });
     expect(schema.fields.map((f) => [f.name, typeof f.doc])).toEqual([
       ['invoiceId', 'string'],
       ['occurredAt', 'string'],
@@ -74,9 +79,18 @@ describe('event generator', () => {
   });
 
   it.each([
-    [{ domain: 'billing', name: 'invoiceIssued' }, 'event "invoiceIssued" must be PascalCase (e.g. InvoiceIssued)'],
-    [{ domain: 'Billing', name: 'InvoiceIssued' }, expect.stringMatching(/^domain "Billing" must be kebab-case/)],
-    [{ domain: 'orders', name: 'OrderPlaced' }, 'topic orders.order-placed.v1 is already in schemas/catalog.yaml'],
+    [
+      { domain: 'billing', name: 'invoiceIssued' },
+      'event "invoiceIssued" must be PascalCase (e.g. InvoiceIssued)',
+    ],
+    [
+      { domain: 'Billing', name: 'InvoiceIssued' },
+      expect.stringMatching(/^domain "Billing" must be kebab-case/),
+    ],
+    [
+      { domain: 'orders', name: 'OrderPlaced' },
+      'topic orders.order-placed.v1 is already in schemas/catalog.yaml',
+    ],
   ])('refuses %j with one line', async (options, message) => {
     const tree = workspaceTree();
     const text = await refusal(() => eventGenerator(tree, { ...options, skipFollowers: true }));
@@ -117,13 +131,22 @@ describe('service generator', () => {
     );
     expect(tree.read('apps/billing-api/src/config.ts', 'utf-8')).toContain('PORT: port(3004)');
     expect(tree.read('apps/billing-api/README.md', 'utf-8')).toMatch(/\| — +\| `billing.invoice-issued.v1`/);
-    expect(tree.read('docker-compose.yml', 'utf-8')).toContain('  billing-api:\n    image: tideline/billing-api:');
+    expect(tree.read('docker-compose.yml', 'utf-8')).toContain(
+      '  billing-api:\n    image: tideline/billing-api:',
+    );
     expect(tree.read('k8s/base/kustomization.yaml', 'utf-8')).toContain('  - billing-api/deployment.yaml\n');
     expect(tree.exists('k8s/base/billing-api/deployment.yaml')).toBe(true);
-    expect(tree.read('k8s/overlays/prod/kustomization.yaml', 'utf-8')).toContain('  - name: tideline/billing-api\n');
+    expect(tree.read('k8s/overlays/prod/kustomization.yaml', 'utf-8')).toContain(
+      '  - name: tideline/billing-api\n',
+    );
     expect(tree.read('k8s/overlays/prod/keda.yaml', 'utf-8')).not.toContain('billing-api');
-    const lock = JSON.parse(tree.read('package-lock.json', 'utf-8')!) as { packages: Record<string, unknown> };
-    expect(lock.packages['node_modules/@tideline/billing-api']).toEqual({ resolved: 'apps/billing-api', link: true });
+    const lock = JSON.parse(tree.read('package-lock.json', 'utf-8')!) as {
+      packages: Record<string, unknown>;
+    };
+    expect(lock.packages['node_modules/@tideline/billing-api']).toEqual({
+      resolved: 'apps/billing-api',
+      link: true,
+    });
     expect(tree.read('eslint.config.mjs', 'utf-8')).toContain("sourceTag: 'scope:billing'");
   });
 
@@ -135,13 +158,18 @@ describe('service generator', () => {
       skipFollowers: true,
     });
     expect(catalogOf(tree).at(-1)).toMatchObject({ consumers: ['billing-processor'] });
-    expect(tree.read('apps/billing-processor/src/consumer.ts', 'utf-8')).toContain('subscribe(invoiceIssuedTopic');
+    expect(tree.read('apps/billing-processor/src/consumer.ts', 'utf-8')).toContain(
+      'subscribe(invoiceIssuedTopic',
+    );
     const keda = tree.read('k8s/overlays/prod/keda.yaml', 'utf-8')!;
     expect(keda).toContain('consumerGroup: billing-processor\n        topic: billing.invoice-issued.v1');
   });
 
   it.each([
-    [{ name: 'BillingApi', kind: 'producer' }, expect.stringMatching(/^service "BillingApi" must be kebab-case/)],
+    [
+      { name: 'BillingApi', kind: 'producer' },
+      expect.stringMatching(/^service "BillingApi" must be kebab-case/),
+    ],
     [{ name: 'order-api', kind: 'producer' }, 'apps/order-api already exists'],
     [{ name: 'billing-api', kind: 'projector' }, '--kind "projector" must be producer or consumer'],
     [

@@ -7,7 +7,9 @@ const PASCAL = /^[A-Z][a-z0-9]+([A-Z][a-z0-9]+)*$/;
 
 export function requireKebab(what: string, name: string): void {
   if (!KEBAB.test(name))
-    throw new GeneratorError(`${what} "${name}" must be kebab-case (lower-case words joined by "-", e.g. billing-api)`);
+    throw new GeneratorError(
+      `${what} "${name}" must be kebab-case (lower-case words joined by "-", e.g. billing-api)`,
+    );
 }
 
 export function requirePascal(what: string, name: string): void {
@@ -16,7 +18,8 @@ export function requirePascal(what: string, name: string): void {
 }
 
 /** InvoiceIssued → invoice-issued */
-export const kebabOf = (pascal: string): string => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+export const kebabOf = (pascal: string): string =>
+  pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
 /** billing-api → BillingApi */
 export const pascalOf = (kebab: string): string =>
@@ -29,7 +32,8 @@ export const camelOf = (kebab: string): string => {
 };
 
 /** The topic of an event: `<domain>.<event-name>.v<major>`. */
-export const topicOf = (domain: string, event: string, major = 1): string => `${domain}.${kebabOf(event)}.v${major}`;
+export const topicOf = (domain: string, event: string, major = 1): string =>
+  `${domain}.${kebabOf(event)}.v${major}`;
 
 /** The descriptor libs/contracts generates for a topic (billing.invoice-issued.v1 → invoiceIssuedTopic). */
 export const descriptorOf = (topic: string): string => `${camelOf(topic.split('.')[1] ?? '')}Topic`;

@@ -12,4 +12,7 @@ export function runAfter(root: string, commands: readonly string[]): () => void 
 }
 
 /** After the catalog changed: libs/contracts and the Strimzi manifests follow it. */
-export const CATALOG_FOLLOWERS = ['npx nx run contracts:generate --skip-nx-cache', 'npm run manifests:strimzi --silent'];
+export const CATALOG_FOLLOWERS = [
+  'npx nx run contracts:generate --skip-nx-cache',
+  'npm run manifests:strimzi --silent',
+];

@@ -28,7 +28,10 @@ export function scratchWorkspace(): { dir: string; remove: () => void } {
     fs.symlinkSync(path.join(real, entry), path.join(modules, entry));
   }
   for (const bin of fs.readdirSync(path.join(real, '.bin')))
-    fs.symlinkSync(fs.realpathSync(path.join(real, '.bin', bin)).replace(workspaceRoot, dir), path.join(modules, '.bin', bin));
+    fs.symlinkSync(
+      fs.realpathSync(path.join(real, '.bin', bin)).replace(workspaceRoot, dir),
+      path.join(modules, '.bin', bin),
+    );
   fs.mkdirSync(path.join(modules, '@tideline'));
   for (const link of fs.readdirSync(path.join(real, '@tideline'))) {
     const target = path.relative(workspaceRoot, fs.realpathSync(path.join(real, '@tideline', link)));

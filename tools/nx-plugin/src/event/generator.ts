@@ -23,13 +23,15 @@ export async function eventGenerator(tree: Tree, options: EventOptions) {
   const owner = options.owner ?? `${domain}-api`;
   requireKebab('owner', owner);
   const key = options.key ?? `${camelOf(kebabOf(name).split('-')[0]!)}Id`;
-  if (!/^[a-z][A-Za-z0-9]*$/.test(key)) throw new GeneratorError(`key "${key}" must be a camelCase field name (e.g. invoiceId)`);
+  if (!/^[a-z][A-Za-z0-9]*$/.test(key))
+    throw new GeneratorError(`key "${key}" must be a camelCase field name (e.g. invoiceId)`);
   const partitions = options.partitions ?? 6;
   if (!Number.isInteger(partitions) || partitions < 1)
     throw new GeneratorError(`partitions ${partitions} must be a positive whole number`);
   const topic = topicOf(domain, name);
   const schemaFile = `schemas/${domain}/${name}.avsc`;
-  if (readCatalog(tree).some((t) => t.name === topic)) throw new GeneratorError(`topic ${topic} is already in ${CATALOG}`);
+  if (readCatalog(tree).some((t) => t.name === topic))
+    throw new GeneratorError(`topic ${topic} is already in ${CATALOG}`);
   if (tree.exists(schemaFile)) throw new GeneratorError(`${schemaFile} already exists`);
 
   generateFiles(tree, templatesOf('event'), 'schemas', {

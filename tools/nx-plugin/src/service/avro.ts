@@ -1,7 +1,10 @@
 // What a generated service needs to know of its event's Avro schema: a JSON schema for the HTTP
 // body a producer accepts, and a sample value for its tests.
 
-type Avro = string | { type: unknown; logicalType?: string; fields?: Field[]; items?: unknown; symbols?: string[] } | Avro[];
+type Avro =
+  | string
+  | { type: unknown; logicalType?: string; fields?: Field[]; items?: unknown; symbols?: string[] }
+  | Avro[];
 interface Field {
   name: string;
   type: Avro;

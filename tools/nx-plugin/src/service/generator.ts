@@ -29,7 +29,8 @@ function nextPort(tree: Tree): number {
 
 function eventOf(tree: Tree, topic: CatalogEntry) {
   const schema = JSON.parse(tree.read(`schemas/${topic.value}`, 'utf-8') ?? 'null') as RecordSchema | null;
-  if (schema === null) throw new GeneratorError(`schemas/${topic.value} (the value of ${topic.name}) is missing`);
+  if (schema === null)
+    throw new GeneratorError(`schemas/${topic.value} (the value of ${topic.name}) is missing`);
   return {
     topic: topic.name,
     key: topic.key,
@@ -62,7 +63,8 @@ export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
       );
     events = owned.map((t) => eventOf(tree, t));
   } else {
-    if (options.consumes === undefined) throw new GeneratorError('--kind consumer needs --consumes <catalog topic>');
+    if (options.consumes === undefined)
+      throw new GeneratorError('--kind consumer needs --consumes <catalog topic>');
     events = [eventOf(tree, findTopic(tree, options.consumes))];
   }
   const port = options.port ?? nextPort(tree);
@@ -81,7 +83,9 @@ export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
   generateFiles(tree, templatesOf('service', 'common'), `apps/${name}`, vars);
   generateFiles(tree, templatesOf('service', kind), `apps/${name}`, vars);
   generateFiles(tree, templatesOf('service', 'k8s'), `k8s/base/${name}`, vars);
-  const manifest = JSON.parse(tree.read(`apps/${name}/package.json`, 'utf-8')!) as Parameters<typeof addWorkspaceToLockfile>[2];
+  const manifest = JSON.parse(tree.read(`apps/${name}/package.json`, 'utf-8')!) as Parameters<
+    typeof addWorkspaceToLockfile
+  >[2];
   addWorkspaceToLockfile(tree, `apps/${name}`, manifest);
   if (kind === 'consumer') addConsumer(tree, options.consumes!, name);
   wireDeployment(tree, vars);
@@ -94,14 +98,25 @@ export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
 /** The shared files that list every app: compose, the kustomizations, KEDA, module boundaries. */
 function wireDeployment(
   tree: Tree,
-  vars: { name: string; kind: string; domain: string; port: number; events: { topic: string; partitions: number }[] },
+  vars: {
+    name: string;
+    kind: string;
+    domain: string;
+    port: number;
+    events: { topic: string; partitions: number }[];
+  },
 ): void {
   const { name, kind } = vars;
   const file = (part: string) => joinPathFragments(templatesOf('service', 'wiring'), part);
   const render = (part: string) => renderTemplate(tree, file(part), vars);
 
   addComposeService(tree, 'docker-compose.yml', name, render('compose.yml'));
-  insertBefore(tree, 'k8s/base/kustomization.yaml', /^ {2}- ops\/provision-job\.yaml$/m, render('base-resources.yaml'));
+  insertBefore(
+    tree,
+    'k8s/base/kustomization.yaml',
+    /^ {2}- ops\/provision-job\.yaml$/m,
+    render('base-resources.yaml'),
+  );
   append(tree, 'k8s/base/kustomization.yaml', render('base-config-map.yaml'));
   for (const overlay of ['dev', 'prod'])
     insertAfterLine(tree, `k8s/overlays/${overlay}/kustomization.yaml`, /^images:$/m, render('image.yaml'));
@@ -111,10 +126,28 @@ function wireDeployment(
     /^ {2}- target: \{ kind: Job, name: tideline-provision \}$/m,
     render('strimzi-user.yaml'),
   );
-  if (kind === 'consumer') append(tree, 'k8s/overlays/prod/keda.yaml', render('keda.yaml'));
+  if (kind === 'consumer') {
+    append(tree, 'k8s/overlays/prod/keda.yaml', render('keda.yaml'));
+    append(tree, 'k8s/base/network-policy.yaml', render('metrics-ingress.yaml'));
+  } else addToApiIngress(tree, name);
   const eslint = tree.read('eslint.config.mjs', 'utf-8') ?? '';
   if (!eslint.includes(`sourceTag: 'scope:${vars.domain}'`))
     insertAfterLine(tree, 'eslint.config.mjs', /sourceTag: 'scope:orders'/, render('scope.mjs'));
+}
+
+/** A producer's API is public: one more name in the API ingress policy. */
+function addToApiIngress(tree: Tree, name: string): void {
+  const file = 'k8s/base/network-policy.yaml';
+  const text = tree.read(file, 'utf-8') ?? '';
+  const policy = text.indexOf('name: tideline-api-ingress');
+  const list = /(key: app\.kubernetes\.io\/name, operator: In, values: \[)([^\]]*)\]/.exec(
+    text.slice(policy),
+  );
+  if (policy === -1 || list === null)
+    throw new GeneratorError(`${file}: found no tideline-api-ingress list of names`);
+  const at = policy + list.index;
+  const names = `${list[2]!}, ${name}`;
+  tree.write(file, text.slice(0, at) + list[1]! + names + ']' + text.slice(at + list[0].length));
 }
 
 /** One wiring snippet, rendered with the same EJS as the template files. */

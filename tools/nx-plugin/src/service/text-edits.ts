@@ -12,7 +12,10 @@ function read(tree: Tree, file: string): string {
 export function insertBefore(tree: Tree, file: string, before: RegExp, block: string): void {
   const text = read(tree, file);
   const match = before.exec(text);
-  if (match === null) throw new GeneratorError(`${file}: found no ${String(before)} to add ${block.trim().split('\n')[0]} before`);
+  if (match === null)
+    throw new GeneratorError(
+      `${file}: found no ${String(before)} to add ${block.trim().split('\n')[0]} before`,
+    );
   tree.write(file, text.slice(0, match.index) + block + text.slice(match.index));
 }
 
