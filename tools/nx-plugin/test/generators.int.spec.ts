@@ -41,6 +41,15 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(async () => {
+  try {
+    await deleteBillingTopic();
+  } finally {
+    scratch?.remove();
+  }
+});
+
+/** The catalog topic and subject the e2e tests provisioned under the catalog's (fixed) name. */
+async function deleteBillingTopic(): Promise<void> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
@@ -51,8 +60,7 @@ afterAll(async () => {
   const subject = `${testInfra().registryUrl}/subjects/${TOPIC}-value`;
   await fetch(subject, { method: 'DELETE' });
   await fetch(`${subject}?permanent=true`, { method: 'DELETE' });
-  scratch?.remove();
-});
+}
 
 it('makes projects that pass typecheck, lint and their unit tests', () => {
   const output = run('npx', [
