@@ -37,3 +37,10 @@ export const topicOf = (domain: string, event: string, major = 1): string =>
 
 /** The descriptor libs/contracts generates for a topic (billing.invoice-issued.v1 → invoiceIssuedTopic). */
 export const descriptorOf = (topic: string): string => `${camelOf(topic.split('.')[1] ?? '')}Topic`;
+
+/** invoiceId → invoice_id, billing-api → billing_api */
+export const snakeOf = (name: string): string =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replaceAll('-', '_')
+    .toLowerCase();

@@ -1,33 +1,44 @@
-// nx g @tideline/nx:service <name> --kind producer|consumer: an app shaped like order-api /
-// order-processor, with its Dockerfile, compose service, k8s resources and e2e test.
+// nx g @tideline/nx:service <name> --kind producer|consumer|projection: an app shaped like
+// order-api / order-processor / sales-projection, with its Dockerfile, compose service, k8s
+// resources and e2e test. A projection service comes with its definition: nx g
+// @tideline/nx:projection writes both.
 import { formatFiles, generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
 import { addConsumer, findTopic, readCatalog, type CatalogEntry } from '../catalog.ts';
-import { camelOf, descriptorOf, GeneratorError, pascalOf, requireKebab } from '../names.ts';
+import { camelOf, descriptorOf, GeneratorError, pascalOf, requireKebab, snakeOf } from '../names.ts';
 import { CATALOG_FOLLOWERS, runAfter } from '../run.ts';
+import { readModelOf } from '../projection/names.ts';
 import { templatesOf } from '../templates.ts';
 import { jsonSchemaOf, sampleOf, type RecordSchema } from './avro.ts';
 import { addWorkspaceToLockfile } from './lockfile.ts';
+import { addToStartList } from './start-list.ts';
 import { addComposeService, append, insertAfterLine, insertBefore } from './text-edits.ts';
 
 export interface ServiceOptions {
   name: string;
-  kind: 'producer' | 'consumer';
+  kind: 'producer' | 'consumer' | 'projection';
   consumes?: string;
+  /** kind projection: the read model in libs/read-models/src/<projection> it serves. */
+  projection?: string;
   domain?: string;
   port?: number;
   skipFollowers?: boolean;
 }
 
-/** One past the highest port an app's config defaults to. */
+/** npm start's second order-processor instance (PROCESSOR_PORTS=3001,3011). */
+const RESERVED_PORTS = [3011];
+
+/** One past the highest port an app's config defaults to (skipping the ports npm start reserves). */
 function nextPort(tree: Tree): number {
   const ports = tree
     .children('apps')
     .map((app) => tree.read(`apps/${app}/src/config.ts`, 'utf-8') ?? '')
     .flatMap((text) => [...text.matchAll(/\bport\((\d+)\)/g)].map((m) => Number(m[1])));
-  return Math.max(3000, ...ports) + 1;
+  let port = Math.max(3000, ...ports) + 1;
+  while (RESERVED_PORTS.includes(port)) port += 1;
+  return port;
 }
 
-function eventOf(tree: Tree, topic: CatalogEntry) {
+export function eventOf(tree: Tree, topic: CatalogEntry) {
   const schema = JSON.parse(tree.read(`schemas/${topic.value}`, 'utf-8') ?? 'null') as RecordSchema | null;
   if (schema === null)
     throw new GeneratorError(`schemas/${topic.value} (the value of ${topic.name}) is missing`);
@@ -47,8 +58,12 @@ function eventOf(tree: Tree, topic: CatalogEntry) {
 export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
   const { name, kind } = options;
   requireKebab('service', name);
-  if (kind !== 'producer' && kind !== 'consumer')
-    throw new GeneratorError(`--kind "${String(kind)}" must be producer or consumer`);
+  if (kind !== 'producer' && kind !== 'consumer' && kind !== 'projection')
+    throw new GeneratorError(`--kind "${String(kind)}" must be producer, consumer or projection`);
+  if (kind === 'projection' && options.projection === undefined)
+    throw new GeneratorError(
+      '--kind projection comes with its definition: nx g @tideline/nx:projection <name> --consumes <catalog topic>',
+    );
   if (tree.exists(`apps/${name}`)) throw new GeneratorError(`apps/${name} already exists`);
   const domain = options.domain ?? name.split('-')[0]!;
   requireKebab('domain', domain);
@@ -64,7 +79,7 @@ export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
     events = owned.map((t) => eventOf(tree, t));
   } else {
     if (options.consumes === undefined)
-      throw new GeneratorError('--kind consumer needs --consumes <catalog topic>');
+      throw new GeneratorError(`--kind ${kind} needs --consumes <catalog topic>`);
     events = [eventOf(tree, findTopic(tree, options.consumes))];
   }
   const port = options.port ?? nextPort(tree);
@@ -76,7 +91,8 @@ export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
     pascal: pascalOf(name),
     events,
     event: events[0]!,
-    h: { camel: camelOf },
+    read: readModelOf(options.projection ?? name),
+    h: { camel: camelOf, snake: snakeOf },
     tmpl: '',
   };
 
@@ -87,12 +103,13 @@ export async function serviceGenerator(tree: Tree, options: ServiceOptions) {
     typeof addWorkspaceToLockfile
   >[2];
   addWorkspaceToLockfile(tree, `apps/${name}`, manifest);
-  if (kind === 'consumer') addConsumer(tree, options.consumes!, name);
+  if (kind !== 'producer') addConsumer(tree, options.consumes!, name);
   wireDeployment(tree, vars);
+  addToStartList(tree, { name, port, database: kind === 'projection' });
   await formatFiles(tree);
   return options.skipFollowers
     ? () => undefined
-    : runAfter(tree.root, kind === 'consumer' ? CATALOG_FOLLOWERS : []);
+    : runAfter(tree.root, kind === 'producer' ? [] : CATALOG_FOLLOWERS);
 }
 
 /** The shared files that list every app: compose, the kustomizations, KEDA, module boundaries. */
@@ -126,21 +143,21 @@ function wireDeployment(
     /^ {2}- target: \{ kind: Job, name: tideline-provision \}$/m,
     render('strimzi-user.yaml'),
   );
-  if (kind === 'consumer') {
-    append(tree, 'k8s/overlays/prod/keda.yaml', render('keda.yaml'));
-    append(tree, 'k8s/base/network-policy.yaml', render('metrics-ingress.yaml'));
-  } else addToApiIngress(tree, name);
+  if (kind !== 'producer') append(tree, 'k8s/overlays/prod/keda.yaml', render('keda.yaml'));
+  // A consumer's port serves health and metrics only; a producer's or a projection's serves an API.
+  if (kind === 'consumer') append(tree, 'k8s/base/network-policy.yaml', render('metrics-ingress.yaml'));
+  else addToApiIngress(tree, name);
   const eslint = tree.read('eslint.config.mjs', 'utf-8') ?? '';
   if (!eslint.includes(`sourceTag: 'scope:${vars.domain}'`))
     insertAfterLine(tree, 'eslint.config.mjs', /sourceTag: 'scope:orders'/, render('scope.mjs'));
 }
 
-/** A producer's API is public: one more name in the API ingress policy. */
+/** A producer's or a projection's API is public: one more name in the API ingress policy. */
 function addToApiIngress(tree: Tree, name: string): void {
   const file = 'k8s/base/network-policy.yaml';
   const text = tree.read(file, 'utf-8') ?? '';
   const policy = text.indexOf('name: tideline-api-ingress');
-  const list = /(key: app\.kubernetes\.io\/name, operator: In, values: \[)([^\]]*)\]/.exec(
+  const list = /(key: app\.kubernetes\.io\/name,\s*operator: In,\s*values: \[)([^\]]*)\]/.exec(
     text.slice(policy),
   );
   if (policy === -1 || list === null)

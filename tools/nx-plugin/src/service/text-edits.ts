@@ -50,3 +50,13 @@ export function addComposeService(tree: Tree, file: string, name: string, block:
   const insert = at === end ? `\n${block}` : `${block}\n`;
   tree.write(file, text.slice(0, at) + insert + text.slice(at));
 }
+
+/** Inserts `block` after the line of the last match of `pattern` (a /g regex). */
+export function insertAfterLast(tree: Tree, file: string, pattern: RegExp, block: string): void {
+  const text = read(tree, file);
+  const matches = [...text.matchAll(pattern)];
+  const last = matches.at(-1);
+  if (last === undefined) throw new GeneratorError(`${file}: found no ${String(pattern)}`);
+  const end = text.indexOf('\n', last.index) + 1;
+  tree.write(file, text.slice(0, end) + block + text.slice(end));
+}
