@@ -6,6 +6,7 @@ import { workspaceRoot, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parse } from 'yaml';
 import { eventGenerator } from './event/generator.ts';
+import { projectionGenerator } from './projection/generator.ts';
 import { serviceGenerator } from './service/generator.ts';
 
 const SHARED = [
@@ -19,6 +20,9 @@ const SHARED = [
   'k8s/overlays/prod/keda.yaml',
   'k8s/base/network-policy.yaml',
   'k8s/components/strimzi-users/kustomization.yaml',
+  'tools/scripts/services.json',
+  'libs/read-models/src/index.ts',
+  'libs/read-models/README.md',
 ];
 
 function workspaceTree(): Tree {
@@ -30,6 +34,9 @@ function workspaceTree(): Tree {
   }
   return tree;
 }
+
+const startListOf = (tree: Tree) =>
+  (JSON.parse(tree.read('tools/scripts/services.json', 'utf-8')!) as { services: unknown[] }).services;
 
 const catalogOf = (tree: Tree) =>
   (parse(tree.read('schemas/catalog.yaml', 'utf-8')!) as { topics: Record<string, unknown>[] }).topics;
@@ -148,6 +155,7 @@ describe('service generator', () => {
       link: true,
     });
     expect(tree.read('eslint.config.mjs', 'utf-8')).toContain("sourceTag: 'scope:billing'");
+    expect(startListOf(tree)).toEqual([{ name: 'billing-api', port: 3004, database: false }]);
   });
 
   it('makes a consumer: its group among the topic consumers, and a KEDA ScaledObject', async () => {
@@ -171,7 +179,14 @@ describe('service generator', () => {
       expect.stringMatching(/^service "BillingApi" must be kebab-case/),
     ],
     [{ name: 'order-api', kind: 'producer' }, 'apps/order-api already exists'],
-    [{ name: 'billing-api', kind: 'projector' }, '--kind "projector" must be producer or consumer'],
+    [
+      { name: 'billing-api', kind: 'projector' },
+      '--kind "projector" must be producer, consumer or projection',
+    ],
+    [
+      { name: 'billing-invoices', kind: 'projection', consumes: 'billing.invoice-issued.v1' },
+      '--kind projection comes with its definition: nx g @tideline/nx:projection <name> --consumes <catalog topic>',
+    ],
     [
       { name: 'billing-mailer', kind: 'producer' },
       'billing-mailer owns no topic in schemas/catalog.yaml: first nx g @tideline/nx:event <domain> <EventName> --owner billing-mailer',
@@ -189,5 +204,98 @@ describe('service generator', () => {
     expect(text).toEqual(message);
     expect(text).not.toContain('\n');
     expect(tree.read('docker-compose.yml', 'utf-8')).not.toContain('billing-');
+  });
+});
+
+describe('projection generator', () => {
+  let tree: Tree;
+  beforeEach(async () => {
+    tree = workspaceTree();
+    await eventGenerator(tree, { domain: 'billing', name: 'InvoiceIssued', skipFollowers: true });
+  });
+
+  it('writes a definition in libs/read-models, registers it, and makes the service that serves it', async () => {
+    await projectionGenerator(tree, {
+      name: 'invoices',
+      consumes: 'billing.invoice-issued.v1',
+      skipFollowers: true,
+    });
+    for (const file of ['definition.ts', 'fold.ts', 'fold.spec.ts', 'queries.ts', 'index.ts'])
+      expect(tree.exists(`libs/read-models/src/invoices/${file}`)).toBe(true);
+    const definition = tree.read('libs/read-models/src/invoices/definition.ts', 'utf-8')!;
+    expect(definition).toContain("export const INVOICES_SCHEMA = 'invoices_projection';");
+    expect(definition).toContain('invoice_id text PRIMARY KEY');
+    expect(definition).toContain('const source = options.topic ?? invoiceIssuedTopic;');
+    // Registered where tideline projection status|rebuild finds the others.
+    const index = tree.read('libs/read-models/src/index.ts', 'utf-8')!;
+    expect(index).toContain("import { invoicesProjection } from './invoices';\n");
+    expect(index).toContain("export * from './invoices';\n");
+    expect(index).toMatch(
+      /'sales-projection': salesProjection\(\),\n {2}'invoices-projection': invoicesProjection\(\),\n\};/,
+    );
+    expect(tree.read('libs/read-models/README.md', 'utf-8')).toContain('## `invoices/`: invoices');
+
+    for (const file of ['src/config.ts', 'src/projection.ts', 'src/app.ts', 'src/app.spec.ts', 'src/main.ts'])
+      expect(tree.exists(`apps/invoices-projection/${file}`)).toBe(true);
+    expect(tree.exists('apps/invoices-projection/e2e/invoices-projection.spec.ts')).toBe(true);
+    expect(JSON.parse(tree.read('apps/invoices-projection/package.json', 'utf-8')!)).toMatchObject({
+      dependencies: { '@tideline/projections': '*', '@tideline/read-models': '*' },
+    });
+    expect(tree.read('apps/invoices-projection/src/projection.ts', 'utf-8')).toContain(
+      'invoicesProjection({',
+    );
+    expect(catalogOf(tree).at(-1)).toMatchObject({ consumers: ['invoices-projection'] });
+    const compose = tree.read('docker-compose.yml', 'utf-8')!;
+    const service = compose.slice(compose.indexOf('  invoices-projection:\n'));
+    expect(service).toMatch(/^ {6}DATABASE_URL: postgres:\/\/postgres@postgres:5432\/tideline$/m);
+    expect(tree.read('k8s/base/invoices-projection/deployment.yaml', 'utf-8')).toContain(
+      'secretKeyRef: { name: tideline-database, key: DATABASE_URL }',
+    );
+    expect(tree.read('k8s/overlays/prod/keda.yaml', 'utf-8')).toContain('consumerGroup: invoices-projection');
+    expect(tree.read('k8s/base/network-policy.yaml', 'utf-8')).toMatch(
+      /values: \[[^\]]*invoices-projection\]/,
+    );
+    expect(startListOf(tree)).toEqual([{ name: 'invoices-projection', port: 3004, database: true }]);
+  });
+
+  it('gives each generated service its own port in the start list', async () => {
+    await serviceGenerator(tree, { name: 'billing-api', kind: 'producer', skipFollowers: true });
+    await projectionGenerator(tree, {
+      name: 'invoices',
+      consumes: 'billing.invoice-issued.v1',
+      skipFollowers: true,
+    });
+    expect(startListOf(tree)).toEqual([
+      { name: 'billing-api', port: 3004, database: false },
+      { name: 'invoices-projection', port: 3005, database: true },
+    ]);
+    // Past the second API ingress edit (prettier wraps the list after the first one).
+    expect(tree.read('k8s/base/network-policy.yaml', 'utf-8')).toMatch(
+      /values: \[[^\]]*billing-api,\s*invoices-projection\]/,
+    );
+  });
+
+  it.each([
+    [
+      { name: 'Invoices', consumes: 'billing.invoice-issued.v1' },
+      expect.stringMatching(/^projection "Invoices" must be kebab-case/),
+    ],
+    [{ name: 'invoices' }, 'a projection needs --consumes <catalog topic>'],
+    [
+      { name: 'invoices', consumes: 'billing.nothing.v1' },
+      'topic "billing.nothing.v1" is not in schemas/catalog.yaml',
+    ],
+    [{ name: 'sales', consumes: 'billing.invoice-issued.v1' }, 'libs/read-models/src/sales already exists'],
+    [{ name: 'order', consumes: 'billing.invoice-issued.v1' }, 'apps/order-projection already exists'],
+  ])('refuses %j with one line, writing nothing', async (options, message) => {
+    tree.write('libs/read-models/src/sales/index.ts', '');
+    tree.write('apps/order-projection/project.json', '{}');
+    const text = await refusal(() => projectionGenerator(tree, { ...options, skipFollowers: true }));
+    expect(text).toEqual(message);
+    expect(text).not.toContain('\n');
+    expect(tree.read('docker-compose.yml', 'utf-8')).not.toContain(
+      'projection:\n    image: tideline/invoices',
+    );
+    expect(tree.exists('libs/read-models/src/invoices')).toBe(false);
   });
 });
