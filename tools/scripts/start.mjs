@@ -1,6 +1,7 @@
 // npm start: the whole of Tideline on this machine. Brings the local stack up when nothing
 // answers, provisions topics and schemas, creates the database, then runs order-api, two
-// order-processor instances, order-projection and sales-projection as child processes until Ctrl-C.
+// order-processor instances, order-projection and sales-projection as child processes until Ctrl-C,
+// and after them every service listed in tools/scripts/services.json (the generators add theirs).
 // `npm start -- --demo` also sends demo traffic (tools/demo/traffic.mjs).
 // Knobs (environment): docs/how-to/run-locally.md.
 import { spawn } from 'node:child_process';
@@ -19,9 +20,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const tideline = path.join(root, 'apps', 'ops', 'bin', 'tideline.cjs');
 const traffic = path.join(root, 'tools', 'demo', 'traffic.mjs');
 const orphanGuard = pathToFileURL(path.join(root, 'tools', 'scripts', 'orphan-guard.mjs')).href;
+/** The generated services npm start also runs: `nx g @tideline/nx:service|projection` adds to it. */
+const servicesFile = path.join(root, 'tools', 'scripts', 'services.json');
 
 const USAGE =
-  'usage: npm start [-- --demo [--rate N]] [--json-logs]  (ports and groups: API_PORT, PROCESSOR_PORTS, PROJECTION_PORT, SALES_PROJECTION_PORT, ORDER_PROCESSOR_GROUP_ID, ORDER_PROJECTION_GROUP_ID, SALES_PROJECTION_GROUP_ID)';
+  'usage: npm start [-- --demo [--rate N]] [--json-logs] [--list]  (ports and groups: API_PORT, PROCESSOR_PORTS, PROJECTION_PORT, SALES_PROJECTION_PORT, ORDER_PROCESSOR_GROUP_ID, ORDER_PROJECTION_GROUP_ID, SALES_PROJECTION_GROUP_ID)';
 
 /** A problem worth one line on stderr and an exit code, not a stack trace. */
 class StartError extends Error {
@@ -41,11 +44,12 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 // Settings: arguments and environment; every mistake is a usage error (exit 2).
 
 function parseArgs(argv) {
-  const options = { demo: false, rate: undefined, jsonLogs: false, help: false };
+  const options = { demo: false, rate: undefined, jsonLogs: false, help: false, list: false };
   for (let i = 0; i < argv.length; i += 1) {
     const [name, inline] = argv[i].split(/=(.*)/s, 2);
     if (name === '--demo' && inline === undefined) options.demo = true;
     else if (name === '--json-logs' && inline === undefined) options.jsonLogs = true;
+    else if (name === '--list' && inline === undefined) options.list = true;
     else if ((name === '--help' || name === '-h') && inline === undefined) options.help = true;
     else if (name === '--rate') {
       const value = inline ?? argv[++i];
@@ -90,11 +94,15 @@ function settingsFrom(env) {
       `PROCESSOR_PORTS lists ${processorPorts.length} ports; the order topics have 6 partitions, so at most 6 instances do work`,
       2,
     );
-  const all = [apiPort, projectionPort, salesPort, ...processorPorts];
+  const generated = generatedServices().map((service) => ({
+    ...service,
+    port: portVar(env, service.portVariable, service.port),
+  }));
+  const all = [apiPort, projectionPort, salesPort, ...processorPorts, ...generated.map((s) => s.port)];
   const twice = all.find((port, i) => all.indexOf(port) !== i);
   if (twice !== undefined)
     throw new StartError(
-      `port ${twice} is given twice (API_PORT, PROJECTION_PORT, SALES_PROJECTION_PORT, PROCESSOR_PORTS must differ)`,
+      `port ${twice} is given twice (API_PORT, PROJECTION_PORT, SALES_PROJECTION_PORT, PROCESSOR_PORTS${generated.map((s) => `, ${s.portVariable}`).join('')} must differ)`,
       2,
     );
   const readyTimeoutMs = Number(env.START_READY_TIMEOUT_MS ?? 120_000);
@@ -111,12 +119,47 @@ function settingsFrom(env) {
     projectionPort,
     salesPort,
     processorPorts,
+    generated,
     processorGroup: env.ORDER_PROCESSOR_GROUP_ID || 'order-processor',
     projectionGroup: env.ORDER_PROJECTION_GROUP_ID || 'order-projection',
     salesGroup: env.SALES_PROJECTION_GROUP_ID || 'sales-projection',
     readyTimeoutMs,
     stopTimeoutMs,
   };
+}
+
+const SERVICE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * tools/scripts/services.json: `{ "services": [{ "name", "port", "database" }] }`, one entry per
+ * generated app (apps/<name>). Each runs from its sources like the built-in ones, on its port
+ * (`<NAME>_PORT` overrides it), with DATABASE_URL when `database` is true.
+ */
+function generatedServices() {
+  if (!fs.existsSync(servicesFile)) return [];
+  const where = path.relative(root, servicesFile);
+  let parsed;
+  try {
+    parsed = JSON.parse(fs.readFileSync(servicesFile, 'utf8'));
+  } catch (error) {
+    throw new StartError(`${where} is not JSON (${error.message})`, 2);
+  }
+  if (!Array.isArray(parsed?.services)) throw new StartError(`${where} has no "services" list`, 2);
+  return parsed.services.map((entry, i) => {
+    const { name, port, database = false } = entry ?? {};
+    const problem =
+      typeof name !== 'string' || !SERVICE_NAME.test(name)
+        ? 'needs a kebab-case "name"'
+        : !fs.existsSync(path.join(root, 'apps', name, 'src', 'main.ts'))
+          ? `names apps/${name}, which has no src/main.ts`
+          : !Number.isInteger(port) || port < 1 || port > 65535
+            ? 'needs a TCP "port" (1-65535)'
+            : typeof database !== 'boolean'
+              ? '"database" must be true or false'
+              : undefined;
+    if (problem !== undefined) throw new StartError(`${where}: entry ${i + 1} ${problem}`, 2);
+    return { name, port, database, portVariable: `${name.toUpperCase().replaceAll('-', '_')}_PORT` };
+  });
 }
 
 function portTaken(port) {
@@ -138,6 +181,7 @@ async function checkPortsFree(settings) {
     [settings.projectionPort, 'PROJECTION_PORT'],
     [settings.salesPort, 'SALES_PROJECTION_PORT'],
     ...settings.processorPorts.map((port) => [port, 'PROCESSOR_PORTS']),
+    ...settings.generated.map((service) => [service.port, service.portVariable]),
   ];
   for (const [port, variable] of wanted) {
     if (await portTaken(port))
@@ -350,6 +394,12 @@ async function main() {
   const env = process.env;
   const settings = settingsFrom(env);
   stopTimeoutMs = settings.stopTimeoutMs;
+  if (options.list) {
+    // What would run, without starting anything: name, entry point, port.
+    for (const spec of serviceSpecs(settings, { env, common: {}, databaseUrl: '', authOn: false }))
+      process.stdout.write(`${spec.name} ${spec.args.at(-1)} ${spec.port}\n`);
+    return 0;
+  }
   if (Number(process.versions.node.split('.')[0]) < 22)
     throw new StartError(
       `Node ${process.versions.node} is too old: run it as \`npm start\` (Node 24 from node_modules)`,
@@ -374,6 +424,56 @@ async function main() {
     LOG_LEVEL: env.LOG_LEVEL ?? 'info',
     ...signing.vars,
   };
+  const url = (port) => `http://127.0.0.1:${port}`;
+  const specs = serviceSpecs(settings, { env, common, databaseUrl, authOn });
+
+  phase = 'running';
+  const stopped = new Promise((resolve) => {
+    stopRequested = resolve;
+  });
+  const width = Math.max(...specs.map((spec) => spec.name.length), options.demo ? 4 : 0);
+  const started = Date.now();
+  for (const [index, spec] of specs.entries()) {
+    const child = new Child({
+      ...spec,
+      readyUrl: `${url(spec.port)}/readyz`,
+      width,
+      index,
+      jsonLogs: options.jsonLogs,
+    });
+    children.push(child);
+    say(`${spec.name} started (pid ${child.pid}) on ${url(spec.port)}`);
+    void child.closed.then(() => {
+      if (phase !== 'running') return;
+      say(`${child.name} exited unexpectedly (${child.describeExit()}); stopping the others`);
+      stopRequested(1);
+    });
+  }
+
+  const outcome = await Promise.race([waitUntilReady(settings, started), stopped]);
+  if (outcome !== 'ready') return stop(outcome);
+
+  printBanner(settings, { authOn, databaseUrl, demo: options.demo }, Date.now() - started);
+  if (options.demo) {
+    const args = [traffic, '--api', url(settings.apiPort), ...(options.rate ? ['--rate', options.rate] : [])];
+    const key = env.API_KEYS?.split(',')[0]?.trim();
+    demo = new Child({
+      name: 'demo',
+      args,
+      env: { ...env, ...(authOn && key ? { TIDELINE_API_KEY: key } : {}) },
+      width,
+      index: specs.length,
+      jsonLogs: true,
+    });
+    void demo.closed.then(() => {
+      if (phase === 'running') say(`demo traffic ended (${demo.describeExit()}); the services keep running`);
+    });
+  }
+  return stop(await stopped);
+}
+
+/** The child processes to run: the built-in services, then the generated ones (services.json). */
+function serviceSpecs(settings, { env, common, databaseUrl, authOn }) {
   const source = (app) => [
     '--conditions=@tideline/source',
     '--import',
@@ -381,7 +481,7 @@ async function main() {
     path.join('apps', app, 'src', 'main.ts'),
   ];
   const url = (port) => `http://127.0.0.1:${port}`;
-  const specs = [
+  return [
     {
       name: 'api',
       args: source('order-api'),
@@ -428,51 +528,17 @@ async function main() {
         GROUP_ID: settings.salesGroup,
       },
     },
+    ...settings.generated.map((service) => ({
+      name: service.name,
+      args: source(service.name),
+      port: service.port,
+      env: {
+        ...common,
+        PORT: String(service.port),
+        ...(service.database ? { DATABASE_URL: databaseUrl } : {}),
+      },
+    })),
   ];
-
-  phase = 'running';
-  const stopped = new Promise((resolve) => {
-    stopRequested = resolve;
-  });
-  const width = Math.max(...specs.map((spec) => spec.name.length), options.demo ? 4 : 0);
-  const started = Date.now();
-  for (const [index, spec] of specs.entries()) {
-    const child = new Child({
-      ...spec,
-      readyUrl: `${url(spec.port)}/readyz`,
-      width,
-      index,
-      jsonLogs: options.jsonLogs,
-    });
-    children.push(child);
-    say(`${spec.name} started (pid ${child.pid}) on ${url(spec.port)}`);
-    void child.closed.then(() => {
-      if (phase !== 'running') return;
-      say(`${child.name} exited unexpectedly (${child.describeExit()}); stopping the others`);
-      stopRequested(1);
-    });
-  }
-
-  const outcome = await Promise.race([waitUntilReady(settings, started), stopped]);
-  if (outcome !== 'ready') return stop(outcome);
-
-  printBanner(settings, { authOn, databaseUrl, demo: options.demo }, Date.now() - started);
-  if (options.demo) {
-    const args = [traffic, '--api', url(settings.apiPort), ...(options.rate ? ['--rate', options.rate] : [])];
-    const key = env.API_KEYS?.split(',')[0]?.trim();
-    demo = new Child({
-      name: 'demo',
-      args,
-      env: { ...env, ...(authOn && key ? { TIDELINE_API_KEY: key } : {}) },
-      width,
-      index: specs.length,
-      jsonLogs: true,
-    });
-    void demo.closed.then(() => {
-      if (phase === 'running') say(`demo traffic ended (${demo.describeExit()}); the services keep running`);
-    });
-  }
-  return stop(await stopped);
 }
 
 /** Polls every /readyz until all answer 200; resolves 'ready', or the exit code when the deadline passed. */
@@ -524,7 +590,7 @@ start: all ${children.length} services are ready (${seconds(tookMs)})
   Query API        ${projection}            OpenAPI: ${projection}/docs
   Live changes     ${projection}/stream (SSE)   ws://127.0.0.1:${settings.projectionPort}/ws
   Sales API        ${sales}            OpenAPI: ${sales}/docs
-  Processors       ${settings.processorPorts.map((port) => `http://127.0.0.1:${port}/readyz`).join('  ')}
+${settings.generated.map((s) => `  ${s.name.padEnd(16)} http://127.0.0.1:${s.port}\n`).join('')}  Processors       ${settings.processorPorts.map((port) => `http://127.0.0.1:${port}/readyz`).join('  ')}
   Groups           ${settings.processorGroup}, ${settings.projectionGroup}, ${settings.salesGroup}
   Infrastructure   ${process.env.KAFKA_BROKERS ?? defaults.KAFKA_BROKERS}  ${process.env.SCHEMA_REGISTRY_URL ?? defaults.SCHEMA_REGISTRY_URL}  ${databaseUrl}
 
