@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { testInfra, testKafka } from '@tideline/testing';
 import { scratchWorkspace } from './scratch';
 
@@ -17,15 +18,19 @@ let dryRun: { output: string; wrote: string[] };
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   try {
-    return execFileSync(command, args, {
+    // Under `npm test`, nx passes FORCE_COLOR on: the output is matched as plain text.
+    const output = execFileSync(command, args, {
       cwd: scratch.dir,
       encoding: 'utf8',
-      env: { ...process.env, NODE_NO_WARNINGS: '1', NX_DAEMON: 'false', ...env },
+      env: { ...process.env, NODE_NO_WARNINGS: '1', NX_DAEMON: 'false', FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    return stripVTControlCharacters(output);
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
+    throw new Error(
+      stripVTControlCharacters(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`),
+    );
   }
 }
 
