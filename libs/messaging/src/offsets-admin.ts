@@ -452,9 +452,7 @@ export async function commitIdleGroupOffsets(
     await running;
     // A consumer that joined meanwhile would overwrite the commit with its own: leave it its offsets.
     await refuseActive(1);
-    await consumer.commitOffsets(
-      offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-    );
+    await consumer.commitOffsets([...offsets]);
   } finally {
     await consumer.disconnect();
   }

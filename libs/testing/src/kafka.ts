@@ -127,9 +127,7 @@ async function commitNewGroupOffsets(groupId: string, offsets: Positions, kafka:
     });
     consumer.pause(topics.map((topic) => ({ topic })));
     await running;
-    await consumer.commitOffsets(
-      offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-    );
+    await consumer.commitOffsets([...offsets]);
   } finally {
     await consumer.disconnect();
   }
