@@ -1,9 +1,10 @@
 // `tideline projection status|rebuild` as a real child process: what an operator sees when
 // something is wrong, and that nothing changes then. (A full rebuild under traffic is
 // apps/order-projection/e2e/rebuild.spec.ts.)
+import { createKafka, ensureTopics } from '@tideline/messaging';
 import { orderProjection } from '@tideline/read-models';
 import { ensureProjectionLayout } from '@tideline/projections';
-import { createTestDatabase, type TestDatabase } from '@tideline/testing';
+import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from '@tideline/testing';
 import { Pool } from 'pg';
 import { expectOneLineError, tl } from './support';
 
@@ -11,6 +12,15 @@ let database: TestDatabase;
 
 beforeAll(async () => {
   database = await createTestDatabase('ops_projection');
+  // The projection's topics (status reads their ends); on a fresh stack no other test may have made them yet.
+  const infra = testInfra();
+  const admin = createKafka({ brokers: infra.kafkaBrokers, clientId: uniqueName('ops-projection') }).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, orderProjection.topics, { replication: infra.topicReplication });
+  } finally {
+    await admin.disconnect();
+  }
 });
 afterAll(() => database?.drop());
 

@@ -26,6 +26,7 @@ export {
   parseOffsetTarget,
   planOffsetReset,
   resetOffsets,
+  topicWatermarks,
 } from './offsets-admin';
 export type {
   ConsumerGroupSummary,
@@ -37,6 +38,7 @@ export type {
   OffsetTarget,
   PartitionLag,
   PartitionOffsetChange,
+  Watermarks,
 } from './offsets-admin';
 export { readTopic } from './topic-reader';
 export type { ReadProgress, ReadSummary, ReadTopicOptions, TopicRecord } from './topic-reader';

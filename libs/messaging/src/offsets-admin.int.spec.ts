@@ -13,6 +13,7 @@ import {
   parseOffsetTarget,
   planOffsetReset,
   resetOffsets,
+  topicWatermarks,
   type OffsetResetPlan,
 } from './offsets-admin';
 
@@ -237,6 +238,13 @@ it('fails with typed errors for an unknown group, an unknown topic and offsets o
   ).rejects.toMatchObject({
     code: 'TDL_MSG_UNKNOWN_TOPIC',
   });
+  await expect(topicWatermarks(admin, missing)).rejects.toMatchObject({
+    code: 'TDL_MSG_UNKNOWN_TOPIC',
+    message: `topic ${missing} does not exist`,
+  });
+  expect(await topicWatermarks(admin, topic)).toEqual(
+    Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, low: 0n, high: BigInt(RECORDS) })),
+  );
   await expect(
     planOffsetReset(admin, { groupId, topic, to: parseOffsetTarget('0:3,99:0') }),
   ).rejects.toMatchObject({

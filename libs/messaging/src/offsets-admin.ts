@@ -238,6 +238,17 @@ export async function watermarks(admin: Admin, topic: string): Promise<Watermark
     .sort((a, b) => a.partition - b.partition);
 }
 
+/**
+ * A topic's low and high watermarks per partition, failing at once with TDL_MSG_UNKNOWN_TOPIC
+ * when the topic does not exist and TDL_MSG_KAFKA_UNAVAILABLE when Kafka does not answer.
+ */
+export function topicWatermarks(admin: Admin, topic: string): Promise<Watermarks[]> {
+  return withKafka({ topic }, async () => {
+    await assertTopicExists(admin, topic);
+    return watermarks(admin, topic);
+  });
+}
+
 /** Committed offsets by topic and partition; kafkajs reports "none" as -1. */
 export async function committedOffsets(
   admin: Admin,

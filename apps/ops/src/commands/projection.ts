@@ -10,6 +10,7 @@ import {
   type RebuildPhase,
   type RebuildResult,
 } from '@tideline/projections';
+import { topicWatermarks } from '@tideline/messaging';
 import { projectionDefinitions } from '@tideline/read-models';
 import type { Pool } from 'pg';
 import { CliError, usageError } from '../cli-error';
@@ -80,25 +81,19 @@ async function positionsWithEnds(
     Promise.all(
       definition.topics.map(async (topic) => ({
         topic: topic.name,
-        offsets: await admin.fetchTopicOffsets(topic.name).catch((error: unknown) => {
-          throw new CliError(
-            `cannot read the offsets of ${topic.name}: ${(error as Error).message}`,
-            'TDL_MSG_KAFKA_UNAVAILABLE',
-          );
-        }),
+        offsets: await topicWatermarks(admin, topic.name),
       })),
     ),
   );
   return ends.flatMap(({ topic, offsets }) =>
     offsets.map((p) => {
       const position = stored.get(`${topic}:${p.partition}`);
-      const end = BigInt(p.high);
       return {
         topic,
         partition: p.partition,
         position: position === undefined ? null : String(position),
-        end: p.high,
-        lag: Number(end - (position ?? BigInt(p.low))),
+        end: String(p.high),
+        lag: Number(p.high - (position ?? p.low)),
       };
     }),
   );
