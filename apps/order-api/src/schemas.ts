@@ -1,5 +1,6 @@
 // JSON schemas of the routes: fastify validates requests with them and @fastify/swagger
 // publishes them as the OpenAPI document, so the two cannot drift.
+import { IDENTIFIER_PATTERN } from '@tideline/contracts';
 
 export const SKU_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 export const CURRENCY_PATTERN = '^[A-Z]{3}$';
@@ -88,7 +89,12 @@ export const placeOrderSchema = {
     additionalProperties: false,
     required: ['customerId', 'items', 'currency'],
     properties: {
-      customerId: { type: 'string', minLength: 1, maxLength: 100 },
+      customerId: {
+        type: 'string',
+        pattern: IDENTIFIER_PATTERN,
+        description: 'The customer: 1-100 letters, digits, ".", "_", ":" or "-" (the ids the read side serves).',
+        examples: ['customer-1'],
+      },
       items: {
         type: 'array',
         minItems: 1,

@@ -176,6 +176,10 @@ it('answers bad queries with problem+json naming the field, unknown orders with 
   const badCursor = await fetch(`${stack.projection.url}/customers/x/orders?cursor=bm9wZQ`);
   expect(badCursor.status).toBe(400);
   expect(await badCursor.json()).toMatchObject({ errors: [{ field: 'querystring.cursor' }] });
+  // A well-formed cursor around an id no order can have ("o:" and a NUL): still the caller's fault.
+  const forgedCursor = await fetch(`${stack.projection.url}/customers/x/orders?cursor=bzoA`);
+  expect(forgedCursor.status).toBe(400);
+  expect(await forgedCursor.json()).toMatchObject({ errors: [{ field: 'querystring.cursor' }] });
   const missing = await fetch(`${stack.projection.url}/orders/no-such-order`);
   expect(missing.status).toBe(404);
   expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);

@@ -14,7 +14,7 @@ import { dashboardHtml } from './dashboard';
 import type { OrderProjection } from './projection';
 import { decodeCursor } from './queries';
 import { isTransientPgError } from '@tideline/projections';
-import { allTopics } from '@tideline/contracts';
+import { allTopics, IDENTIFIER_PATTERN, isIdentifier } from '@tideline/contracts';
 import { asyncApiDocument } from '@tideline/messaging';
 
 export interface ProjectionAppOptions {
@@ -24,7 +24,7 @@ export interface ProjectionAppOptions {
   maxWaitMs: number;
 }
 
-const ID_PATTERN = '^[A-Za-z0-9._:-]{1,100}$';
+const ID_PATTERN = IDENTIFIER_PATTERN;
 const idParam = { type: 'string', pattern: ID_PATTERN } as const;
 const problemResponse = { $ref: 'Problem#' } as const;
 
@@ -253,14 +253,12 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   return app;
 }
 
-const FEED_ID = new RegExp(ID_PATTERN);
-
 /** WebSocket feed names: `order:<id>` (history first), `customer:<id>` and `all` (from now). */
 export function resolveFeed(feed: string): Omit<SubscriptionRequest, 'afterId'> | { error: string } {
   if (feed === 'all') return { key: undefined, from: 'now' };
   const [kind, ...rest] = feed.split(':');
   const id = rest.join(':');
-  if ((kind === 'order' || kind === 'customer') && FEED_ID.test(id))
+  if ((kind === 'order' || kind === 'customer') && isIdentifier(id))
     return { key: `${kind}:${id}`, from: kind === 'order' ? 'start' : 'now' };
   return { error: 'must be "order:<id>", "customer:<id>" or "all"' };
 }

@@ -1,3 +1,4 @@
+import { isIdentifier } from '@tideline/contracts';
 import type { OrderStatus, OrderView } from '@tideline/orders-domain';
 import type { Pool } from 'pg';
 import { ORDER_SCHEMA as SCHEMA, orderDocument, type OrderDocument } from '@tideline/read-models';
@@ -19,11 +20,12 @@ export interface OrderPage {
 /** The opaque page cursor: the last order id of the page, base64url. */
 export const encodeCursor = (orderId: string): string => Buffer.from(`o:${orderId}`).toString('base64url');
 
+/** The order id of a cursor encodeCursor made; undefined for anything else (a forged id such as a NUL included). */
 export function decodeCursor(cursor: string): string | undefined {
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  return raw.startsWith('o:') && raw.length > 2 && Buffer.from(raw).toString('base64url') === cursor
-    ? raw.slice(2)
-    : undefined;
+  if (!raw.startsWith('o:') || Buffer.from(raw).toString('base64url') !== cursor) return undefined;
+  const orderId = raw.slice(2);
+  return isIdentifier(orderId) ? orderId : undefined;
 }
 
 /** Reads of the read model (never writes: those are the projection's, in read-model.ts). */

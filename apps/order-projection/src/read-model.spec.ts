@@ -74,6 +74,8 @@ it('round-trips page cursors and refuses ones it did not issue', () => {
   expect(decodeCursor('bm90LWEtY3Vyc29y')).toBeUndefined(); // "not-a-cursor"
   expect(decodeCursor('')).toBeUndefined();
   expect(decodeCursor(`${cursor}==`)).toBeUndefined(); // not in canonical form
+  expect(decodeCursor('bzoA')).toBeUndefined(); // "o:" and a NUL, which PostgreSQL refuses in text
+  expect(decodeCursor(encodeCursor('a b'))).toBeUndefined(); // not an id the read side serves
 });
 
 it('maps WebSocket feed names to stream keys', () => {
