@@ -152,6 +152,41 @@ it('resumes an SSE stream from Last-Event-ID with exactly the changes missed', a
   expect(await bad.json()).toMatchObject({ errors: [{ field: 'headers.last-event-id' }] });
 }, 90_000);
 
+it("opens streams for clients without an Origin and for the projection's own pages, and refuses other origins with 403", async () => {
+  const evil = 'http://evil.example';
+  for (const path of ['/stream', '/orders/some-order/stream']) {
+    const refused = await fetch(`${stack.projection.url}${path}`, { headers: { origin: evil } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(await refused.json()).toMatchObject({
+      status: 403,
+      detail: `origin "${evil}" is not this service's and not in its allowed origins`,
+    });
+  }
+  const own = new AbortController();
+  const opened = await fetch(`${stack.projection.url}/stream`, {
+    headers: { origin: stack.projection.url },
+    signal: own.signal,
+  });
+  expect(opened.status).toBe(200);
+  expect(opened.headers.get('content-type')).toMatch(/text\/event-stream/);
+  expect(opened.headers.get('access-control-allow-origin')).toBe(stack.projection.url);
+  own.abort();
+
+  const upgrade = (origin: string) =>
+    new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(`${stack.projection.url.replace('http', 'ws')}/ws`, { origin });
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.once('error', reject);
+    });
+  expect(await upgrade(evil)).toBe(403);
+  expect(await upgrade(stack.projection.url)).toBe(101);
+});
+
 it('creates one order for a POST retried with the same Idempotency-Key', async () => {
   await putProduct('kiwi', 100);
   const customer = `${stack.run}-carol`;

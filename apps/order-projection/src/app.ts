@@ -8,7 +8,14 @@ import {
   sendInvalid,
   sendProblem,
 } from '@tideline/http';
-import { attachWebSocket, openSse, resumePoint, type SubscriptionRequest } from '@tideline/realtime';
+import {
+  attachWebSocket,
+  openSse,
+  refusedOrigin,
+  resumePoint,
+  type OriginPolicy,
+  type SubscriptionRequest,
+} from '@tideline/realtime';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dashboardHtml } from './dashboard';
 import type { OrderProjection } from './projection';
@@ -22,6 +29,8 @@ export interface ProjectionAppOptions {
   logger: FastifyBaseLogger;
   /** Longest `timeout` a read-your-writes GET may ask for. */
   maxWaitMs: number;
+  /** Browser origins besides the service's own that may open `/stream`, `/orders/:id/stream` and `/ws`. */
+  streamOrigins: OriginPolicy;
 }
 
 const ID_PATTERN = IDENTIFIER_PATTERN;
@@ -170,6 +179,9 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
     reply: FastifyReply,
     subscription: Omit<SubscriptionRequest, 'afterId'>,
   ) => {
+    const refused = refusedOrigin(request.headers, options.streamOrigins);
+    if (refused !== undefined)
+      return sendProblem(reply, problem(request, { title: 'Forbidden', status: 403, detail: refused }));
     let afterId: number | undefined;
     try {
       afterId = resumePoint(
@@ -182,7 +194,14 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
       ]);
     }
     reply.hijack();
-    const sink = openSse(reply.raw, { headers: { 'x-correlation-id': request.id } });
+    const origin = request.headers.origin;
+    const sink = openSse(reply.raw, {
+      headers: {
+        'x-correlation-id': request.id,
+        // An allowed page of another origin may read the stream (EventSource follows CORS).
+        ...(origin === undefined ? {} : { 'access-control-allow-origin': origin, vary: 'origin' }),
+      },
+    });
     let unsubscribe: (() => void) | undefined;
     let gone = false;
     void sink.closed.then(() => {
@@ -243,6 +262,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   const sockets = attachWebSocket(app.server, {
     hub: projection.hub,
     resolve: resolveFeed,
+    origins: options.streamOrigins,
     onError: (error) => options.logger.warn({ err: error }, 'websocket error'),
   });
   app.addHook('preClose', async () => {

@@ -11,7 +11,12 @@ it('applies defaults', () => {
     STREAM_MAX_BUFFERED_BYTES: 1024 * 1024,
     FEED_RETENTION_HOURS: 168,
     MAX_WAIT_MS: 30_000,
+    STREAM_ALLOWED_ORIGINS: [],
   });
+  expect(
+    loadProjectionConfig({ SIGNING_POLICY: 'off', STREAM_ALLOWED_ORIGINS: 'https://app.example.com, *' })
+      .STREAM_ALLOWED_ORIGINS,
+  ).toEqual(['https://app.example.com', '*']);
 });
 
 it('lists every bad variable at once', () => {
@@ -22,6 +27,7 @@ it('lists every bad variable at once', () => {
       GROUP_ID: 'a b',
       MAX_BATCH_RECORDS: '0',
       STREAM_MAX_BUFFERED_BYTES: '1e6',
+      STREAM_ALLOWED_ORIGINS: 'https://app.example.com/path',
       DATABASE_URL: 'mysql://x',
       SIGNING_POLICY: 'off',
     });
@@ -35,6 +41,10 @@ it('lists every bad variable at once', () => {
     'GROUP_ID',
     'MAX_BATCH_RECORDS',
     'PORT',
+    'STREAM_ALLOWED_ORIGINS',
     'STREAM_MAX_BUFFERED_BYTES',
   ]);
+  expect((caught as ConfigError).problems).toContainEqual(
+    expect.stringMatching(/^STREAM_ALLOWED_ORIGINS: "https:\/\/app.example.com\/path" is not an origin/),
+  );
 });

@@ -12,6 +12,7 @@ import {
   type Env,
 } from '@tideline/config';
 import { telemetryVariables } from '@tideline/observability';
+import { parseAllowedOrigins } from '@tideline/realtime';
 import { z } from 'zod';
 
 export const projectionVariables = {
@@ -32,6 +33,22 @@ export const projectionVariables = {
   PARTITIONS_CONCURRENTLY: integer(3, 1, 100),
   /** Most records applied in one PostgreSQL transaction. */
   MAX_BATCH_RECORDS: integer(500, 1, 10_000),
+  /**
+   * Browser origins besides the projection's own whose pages may open its streams (SSE and
+   * WebSocket), comma-separated (`https://app.example.com,http://localhost:5173`), or `*` for
+   * any. A request with another Origin gets 403; one without an Origin header is not affected.
+   */
+  STREAM_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((raw, context) => {
+      try {
+        return parseAllowedOrigins(raw);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** A stream client with more unsent bytes than this is dropped (and told to resume). */
   STREAM_MAX_BUFFERED_BYTES: integer(1024 * 1024, 1024, 256 * 1024 * 1024),
   /** Change-feed entries older than this are pruned; a resume from before gets a `reset`. */

@@ -24,7 +24,12 @@ async function main(config: ProjectionConfig): Promise<void> {
     onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   });
   const projection = new OrderProjection(config, { kafka, codec, signer, pool, logger });
-  const app = await buildApp({ projection, logger, maxWaitMs: config.MAX_WAIT_MS });
+  const app = await buildApp({
+    projection,
+    logger,
+    maxWaitMs: config.MAX_WAIT_MS,
+    streamOrigins: { allowed: config.STREAM_ALLOWED_ORIGINS },
+  });
 
   exitOnSignal(
     async () => {

@@ -91,7 +91,8 @@ class Subscriber {
  */
 export class Hub {
   private readonly byKey = new Map<string, Set<Subscriber>>();
-  private readonly maxBufferedBytes: number;
+  /** Bytes a client's transport may hold unsent before it is dropped (every transport's bound). */
+  readonly maxBufferedBytes: number;
   private readonly pageSize: number;
   private readonly maxPending: number;
   private counts = { delivered: 0, dropped: 0 };

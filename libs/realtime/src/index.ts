@@ -8,7 +8,9 @@ export type {
   StreamSource,
   SubscriptionRequest,
 } from './hub';
+export { parseAllowedOrigins, refusedOrigin } from './origin';
+export type { OriginPolicy } from './origin';
 export { openSse, resumePoint } from './sse';
 export type { SseOptions } from './sse';
-export { CLOSE_SLOW_CONSUMER, attachWebSocket, parseClientMessage } from './websocket';
+export { CLOSE_SLOW_CONSUMER, UNREAD_REPLIES_REASON, attachWebSocket, parseClientMessage } from './websocket';
 export type { FeedResolver, WebSocketOptions } from './websocket';

@@ -2,7 +2,13 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { Hub, type StreamEvent, type StreamSource } from './hub';
-import { CLOSE_SLOW_CONSUMER, attachWebSocket, parseClientMessage, type FeedResolver } from './websocket';
+import {
+  CLOSE_SLOW_CONSUMER,
+  UNREAD_REPLIES_REASON,
+  attachWebSocket,
+  parseClientMessage,
+  type FeedResolver,
+} from './websocket';
 
 const WAIT_MS = 5_000;
 
@@ -453,6 +459,99 @@ describe('attachWebSocket', () => {
       () => hub.stats().subscribers === 0 && sockets.clients() === 0,
     );
   });
+});
+
+describe('attachWebSocket origin policy', () => {
+  /** The upgrade's answer: 101 when it connected, else the status and the problem body. */
+  async function upgrade(
+    port: number,
+    origin: string | undefined,
+  ): Promise<{ status: number; body: string }> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, origin === undefined ? {} : { origin });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        ws.close();
+        resolve({ status: 101, body: '' });
+      });
+      ws.once('unexpected-response', (_request, response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  it("connects clients without an Origin, the service's own pages and allowed origins; refuses others with 403", async () => {
+    const hub = new Hub({ source: new FakeSource() });
+    const server = http.createServer();
+    const sockets = attachWebSocket(server, {
+      hub,
+      resolve: resolveFeed,
+      pingIntervalMs: 60_000,
+      origins: { allowed: ['https://app.example.com'] },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      expect(await upgrade(port, undefined)).toEqual({ status: 101, body: '' });
+      expect(await upgrade(port, `http://127.0.0.1:${port}`)).toEqual({ status: 101, body: '' });
+      expect(await upgrade(port, 'https://app.example.com')).toEqual({ status: 101, body: '' });
+      const refused = await upgrade(port, 'http://evil.example');
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toEqual({
+        type: 'about:blank',
+        title: 'Forbidden',
+        status: 403,
+        detail: `origin "http://evil.example" is not this service's and not in its allowed origins`,
+        instance: '/ws',
+      });
+      await eventually('the refused socket to be gone', () => sockets.clients() === 0);
+      expect(hub.stats().subscribers).toBe(0);
+    } finally {
+      await sockets.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('attachWebSocket under a client that never reads', () => {
+  // Each kind is sent until its replies (`count` of them) far exceed what the kernel's socket
+  // buffers on loopback take, so the server's own buffer must pass its bound.
+  const badMessage = `{"type":"subscribe","id":"${'x'.repeat(65)}","feed":"all"}`;
+  it.each([
+    ['JSON pings', 500_000, (ws: WebSocket) => ws.send('{"type":"ping"}')],
+    ['bad messages', 100_000, (ws: WebSocket) => ws.send(badMessage)],
+    ['WebSocket ping frames', 100_000, (ws: WebSocket) => ws.ping('p'.repeat(125))],
+  ])(
+    'closes it with 1013 instead of buffering replies to %s without bound',
+    async (_kind, count, request) => {
+      const hub = new Hub({ source: new FakeSource(), maxBufferedBytes: 16 * 1024 });
+      const server = http.createServer();
+      const sockets = attachWebSocket(server, { hub, resolve: resolveFeed, pingIntervalMs: 60_000 });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const client = await Client.open((server.address() as AddressInfo).port);
+      try {
+        client.ws.pause();
+        let closed: { code: number; reason: string } | undefined;
+        void client.closed.then((result) => (closed = result));
+        for (let sent = 0; sent < count; sent += 1) {
+          request(client.ws);
+          // Let the server read (the client still does not) and keep the client's own buffer small.
+          if (sent % 1000 === 999)
+            await eventually('the server to read the requests', () => client.ws.bufferedAmount < 1024 * 1024);
+        }
+        client.ws.resume();
+        await eventually('the close', () => closed !== undefined);
+        expect(closed).toEqual({ code: CLOSE_SLOW_CONSUMER, reason: UNREAD_REPLIES_REASON });
+      } finally {
+        client.ws.terminate();
+        await sockets.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+    30_000,
+  );
 });
 
 describe('parseClientMessage', () => {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Hub, SubscriptionRequest } from './hub';
+import { refusedOrigin, type OriginPolicy } from './origin';
 import { clientConnected, clientDisconnected } from './instrumentation';
 
 /** What the application makes of a `feed` name: the hub subscription, or why it is not valid. */
@@ -18,11 +19,15 @@ export interface WebSocketOptions {
   maxSubscriptions?: number;
   /** Ping interval; a client that misses one is closed. Default 30 s. */
   pingIntervalMs?: number;
+  /** Browser origins besides the service's own that may connect. Default: none. */
+  origins?: OriginPolicy;
   onError?: (error: unknown) => void;
 }
 
 /** Close code for a client dropped for not keeping up (RFC 6455 1013: try again later). */
 export const CLOSE_SLOW_CONSUMER = 1013;
+/** The close reason of a client that keeps sending requests but does not read the replies. */
+export const UNREAD_REPLIES_REASON = 'slow consumer: read the replies before sending more';
 
 type ClientMessage =
   | { type: 'subscribe'; id: string; feed: string; lastEventId?: number }
@@ -75,11 +80,30 @@ export function attachWebSocket(
   options: WebSocketOptions,
 ): { close(): Promise<void>; clients(): number } {
   const path = options.path ?? '/ws';
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 16 * 1024 });
+  // Pings are answered by serve(), under the same bound on unsent bytes as every other reply.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxMessageBytes ?? 16 * 1024,
+    autoPong: false,
+  });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== path) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    const refused = refusedOrigin(request.headers, options.origins ?? { allowed: [] });
+    if (refused !== undefined) {
+      const body = JSON.stringify({
+        type: 'about:blank',
+        title: 'Forbidden',
+        status: 403,
+        detail: refused,
+        instance: url.pathname,
+      });
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => serve(ws, options));
@@ -122,9 +146,25 @@ function serve(ws: WebSocket, options: WebSocketOptions): void {
   const subscriptions = new Map<string, Subscription>();
   clientConnected('websocket');
   ws.once('close', () => clientDisconnected('websocket'));
-  const reply = (message: ServerMessage) => {
+  // The hub bounds what it pushes (changes, then `dropped` past its limit). Replies to the
+  // client's own requests are bounded here by the same limit on unsent bytes: a client that
+  // sends (pings, bad messages) and never reads is closed, not buffered for.
+  const push = (message: ServerMessage) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
   };
+  const limit = options.hub.maxBufferedBytes;
+  const writable = () => {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    if (ws.bufferedAmount <= limit) return true;
+    ws.close(CLOSE_SLOW_CONSUMER, UNREAD_REPLIES_REASON);
+    return false;
+  };
+  const reply = (message: ServerMessage) => {
+    if (writable()) ws.send(JSON.stringify(message));
+  };
+  ws.on('ping', (data: Buffer) => {
+    if (writable()) ws.pong(data);
+  });
   const maxSubscriptions = options.maxSubscriptions ?? 100;
   let dropping = false;
   const end = (id: string, subscription: Subscription) => {
@@ -189,10 +229,10 @@ function serve(ws: WebSocket, options: WebSocketOptions): void {
           buffered: () => ws.bufferedAmount,
           send: (event) => {
             if (subscription.active)
-              reply({ type: 'change', subscription: id, id: event.id, event: event.event, data: event.data });
+              push({ type: 'change', subscription: id, id: event.id, event: event.event, data: event.data });
           },
           control: (message) => {
-            if (subscription.active) reply({ ...message, subscription: id });
+            if (subscription.active) push({ ...message, subscription: id });
           },
           close: () => {
             end(id, subscription);
