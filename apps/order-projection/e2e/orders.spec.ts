@@ -5,9 +5,14 @@ import { WebSocket } from 'ws';
 import { changes, json, OrderStack, type OrderDocument } from './support';
 
 let stack: OrderStack;
+const PER_CLIENT = 8;
 
 beforeAll(async () => {
-  stack = await OrderStack.start({ processors: 2 });
+  // A small per-client bound of live connections, so one test can reach it.
+  stack = await OrderStack.start({
+    processors: 2,
+    env: { STREAM_MAX_CONNECTIONS_PER_CLIENT: String(PER_CLIENT) },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -185,6 +190,52 @@ it("opens streams for clients without an Origin and for the projection's own pag
     });
   expect(await upgrade(evil)).toBe(403);
   expect(await upgrade(stack.projection.url)).toBe(101);
+});
+
+it('holds at most STREAM_MAX_CONNECTIONS_PER_CLIENT live connections of one client: more get 429 with Retry-After', async () => {
+  const connections = async () =>
+    (await json<{ streams: { connections: number } }>(await fetch(`${stack.projection.url}/stats`))).streams
+      .connections;
+  await eventually(
+    "the earlier tests' streams to close",
+    async () => (await connections()) === 0 || undefined,
+  );
+  const open: AbortController[] = [];
+  try {
+    for (let i = 0; i < PER_CLIENT; i += 1) {
+      const controller = new AbortController();
+      open.push(controller);
+      const response = await fetch(`${stack.projection.url}/stream`, { signal: controller.signal });
+      expect(response.status).toBe(200);
+    }
+    expect(await connections()).toBe(PER_CLIENT);
+    const refused = await fetch(`${stack.projection.url}/stream`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toMatchObject({ status: 429, title: 'Too Many Requests' });
+    const upgrade = await new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(`${stack.projection.url.replace('http', 'ws')}/ws`);
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.once('error', reject);
+    });
+    expect(upgrade).toBe(429);
+    // One closes: the client may open another.
+    open.shift()?.abort();
+    await eventually(
+      'the closed stream to free its slot',
+      async () => (await connections()) === PER_CLIENT - 1 || undefined,
+    );
+    const again = new AbortController();
+    open.push(again);
+    expect((await fetch(`${stack.projection.url}/stream`, { signal: again.signal })).status).toBe(200);
+  } finally {
+    for (const controller of open) controller.abort();
+  }
+  await eventually('every stream to close', async () => (await connections()) === 0 || undefined);
 });
 
 it('creates one order for a POST retried with the same Idempotency-Key', async () => {

@@ -10,9 +10,12 @@ import {
 } from '@tideline/http';
 import {
   attachWebSocket,
+  ConnectionLimiter,
+  isRefusal,
   openSse,
   refusedOrigin,
   resumePoint,
+  type ConnectionLimits,
   type OriginPolicy,
   type SubscriptionRequest,
 } from '@tideline/realtime';
@@ -31,6 +34,8 @@ export interface ProjectionAppOptions {
   maxWaitMs: number;
   /** Browser origins besides the service's own that may open `/stream`, `/orders/:id/stream` and `/ws`. */
   streamOrigins: OriginPolicy;
+  /** Live-stream connections per instance and per client, SSE and WebSocket together. */
+  streamLimits: ConnectionLimits;
 }
 
 const ID_PATTERN = IDENTIFIER_PATTERN;
@@ -50,6 +55,7 @@ const orderSchema = {
 /** The query API, the SSE streams, the WebSocket endpoint and the dashboard. */
 export async function buildApp(options: ProjectionAppOptions): Promise<FastifyInstance> {
   const { projection } = options;
+  const limiter = new ConnectionLimiter(options.streamLimits);
   const app = createHttpApp({
     logger: options.logger,
     unavailable: (error) =>
@@ -170,7 +176,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
       lag,
       consumer: projection.consumer.status(),
       feed: { head: projection.feed.head },
-      streams: projection.hub.stats(),
+      streams: { ...projection.hub.stats(), ...limiter.stats() },
     };
   });
 
@@ -193,6 +199,18 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
         { field: 'headers.last-event-id', message: (error as Error).message },
       ]);
     }
+    const slot = limiter.acquire(request.socket.remoteAddress ?? '', 'sse');
+    if (isRefusal(slot)) {
+      return sendProblem(
+        reply,
+        problem(request, {
+          title: slot.status === 503 ? 'Service Unavailable' : 'Too Many Requests',
+          status: slot.status,
+          detail: slot.detail,
+        }),
+        { retryAfterSeconds: slot.retryAfterSeconds },
+      );
+    }
     reply.hijack();
     const origin = request.headers.origin;
     const sink = openSse(reply.raw, {
@@ -205,6 +223,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
     let unsubscribe: (() => void) | undefined;
     let gone = false;
     void sink.closed.then(() => {
+      slot.release();
       gone = true;
       unsubscribe?.();
     });
@@ -263,6 +282,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
     hub: projection.hub,
     resolve: resolveFeed,
     origins: options.streamOrigins,
+    limiter,
     onError: (error) => options.logger.warn({ err: error }, 'websocket error'),
   });
   app.addHook('preClose', async () => {

@@ -49,6 +49,15 @@ export const projectionVariables = {
         return z.NEVER;
       }
     }),
+  /** Live-stream connections (SSE and WebSocket together) one instance holds; more get 503 with Retry-After. */
+  STREAM_MAX_CONNECTIONS: integer(10_000, 1, 1_000_000),
+  /**
+   * Live-stream connections one client (remote address) holds; more get 429 with Retry-After.
+   * 0: no per-client bound (behind a proxy that does not pass the client's address, every client shares the proxy's).
+   */
+  STREAM_MAX_CONNECTIONS_PER_CLIENT: integer(100, 0, 1_000_000),
+  /** Most history events one stream subscription replays; a resume from further back gets a `reset` and goes on from now. */
+  STREAM_MAX_REPLAY_EVENTS: integer(10_000, 1, 10_000_000),
   /** A stream client with more unsent bytes than this is dropped (and told to resume). */
   STREAM_MAX_BUFFERED_BYTES: integer(1024 * 1024, 1024, 256 * 1024 * 1024),
   /** Change-feed entries older than this are pruned; a resume from before gets a `reset`. */
@@ -59,6 +68,11 @@ export const projectionVariables = {
   /** /readyz turns ready once the read model is at most this many records behind after start. */
   READY_MAX_LAG: integer(1_000, 0, 100_000_000),
   DATABASE_POOL_SIZE: integer(10, 2, 100),
+  /**
+   * Connections for client reads (queries, read-your-writes, stream history), apart from the
+   * projection's own: a read waits at most DATABASE_CONNECT_TIMEOUT_MS for one, then gets 503.
+   */
+  DATABASE_READ_POOL_SIZE: integer(10, 1, 100),
   SHUTDOWN_TIMEOUT_MS: integer(20_000, 1_000, 600_000),
 };
 

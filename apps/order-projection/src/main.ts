@@ -23,19 +23,27 @@ async function main(config: ProjectionConfig): Promise<void> {
     max: config.DATABASE_POOL_SIZE,
     onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   });
-  const projection = new OrderProjection(config, { kafka, codec, signer, pool, logger });
+  const readPool = createDatabasePool(config, {
+    max: config.DATABASE_READ_POOL_SIZE,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL read connection failed'),
+  });
+  const projection = new OrderProjection(config, { kafka, codec, signer, pool, readPool, logger });
   const app = await buildApp({
     projection,
     logger,
     maxWaitMs: config.MAX_WAIT_MS,
     streamOrigins: { allowed: config.STREAM_ALLOWED_ORIGINS },
+    streamLimits: {
+      perInstance: config.STREAM_MAX_CONNECTIONS,
+      perClient: config.STREAM_MAX_CONNECTIONS_PER_CLIENT,
+    },
   });
 
   exitOnSignal(
     async () => {
       await app.close(); // ends streams and WebSockets; requests in flight finish
       await projection.stop(config.SHUTDOWN_TIMEOUT_MS - 2_000);
-      await pool.end();
+      await Promise.all([pool.end(), readPool.end()]);
       await telemetry.shutdown(); // exports the last spans
     },
     { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },

@@ -63,11 +63,14 @@ export class OrderProjection {
       kafka: Kafka;
       codec: RegistryCodec;
       signer: RecordSigner;
+      /** The projection's own connections: applying batches, the feed's live follow. */
       pool: Pool;
+      /** Client reads (queries, read-your-writes, stream history), so no read load can stall the writes. */
+      readPool: Pool;
       logger: Logger;
     },
   ) {
-    const { pool, logger } = deps;
+    const { pool, readPool, logger } = deps;
     this.store = new PostgresProjectionStore(pool, config.GROUP_ID, (client, batch) =>
       applyOrderEvents(client, batch),
     );
@@ -90,17 +93,19 @@ export class OrderProjection {
       projection: config.GROUP_ID,
       onError: (error) => logger.warn({ err: error }, 'change feed read failed; retrying'),
     });
+    // Stream history is read on the read pool (a second reader of the same feed, never started).
+    const history = new ChangeFeed({ pool: readPool, projection: config.GROUP_ID });
     this.hub = new Hub({
       source: {
-        replay: async (key, afterId, limit) =>
-          (await this.feed.since(afterId, key, limit)).map(toStreamEvent),
+        replay: async (key, afterId, limit) => (await history.since(afterId, key, limit)).map(toStreamEvent),
         head: () => this.feed.head,
-        oldest: () => this.feed.oldest(),
+        oldest: () => history.oldest(),
       },
       maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+      maxReplayEvents: config.STREAM_MAX_REPLAY_EVENTS,
       onError: (error) => logger.warn({ err: error }, 'stream delivery failed'),
     });
-    this.queries = new OrderQueries(pool);
+    this.queries = new OrderQueries(readPool);
     this.feed.subscribe((entries) => {
       this.hub.publish(entries.map(toStreamEvent));
       for (const entry of entries) this.wake(entry.payload as OrderChange);

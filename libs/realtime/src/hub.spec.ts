@@ -382,6 +382,58 @@ describe('Hub: history that was pruned', () => {
   });
 });
 
+describe('Hub: a resume from too far back', () => {
+  it('replays at most maxReplayEvents, then says reset (too-far-behind) and goes on from now', async () => {
+    const source = new FakeSource();
+    source.append(...range(1, 100).map((id) => event(id)));
+    source.headId = 100;
+    const hub = new Hub({ source, replayPageSize: 10, maxReplayEvents: 25 });
+    const sink = new FakeSink();
+
+    await hub.subscribe(sink, { key: undefined, afterId: 0, from: 'now' });
+    hub.publish([event(101)]);
+
+    expect(sink.ids).toEqual([...range(1, 25), 101]);
+    expect(sink.controls).toEqual([
+      { type: 'reset', reason: 'too-far-behind', lastEventId: 100, maxReplayEvents: 25 },
+    ]);
+    // It read the log for the events it sent and no further: 10 + 10 + 5, then from the head.
+    expect(source.calls.map((c) => [c.afterId, c.limit])).toEqual([
+      [0, 10],
+      [10, 10],
+      [20, 5],
+      [100, 10],
+    ]);
+  });
+
+  it('replays a history shorter than the limit whole, without a reset', async () => {
+    const source = new FakeSource();
+    source.append(...range(1, 24).map((id) => event(id, 'order:o1')));
+    source.headId = 24;
+    const hub = new Hub({ source, replayPageSize: 10, maxReplayEvents: 25 });
+    const sink = new FakeSink();
+
+    await hub.subscribe(sink, { key: 'order:o1', from: 'start' });
+
+    expect(sink.ids).toEqual(range(1, 24));
+    expect(sink.controls).toEqual([]);
+  });
+
+  it('uses 10,000 as the default limit', async () => {
+    const source = new FakeSource();
+    source.append(...range(1, 10_001).map((id) => event(id)));
+    source.headId = 10_001;
+    const sink = new FakeSink();
+
+    await new Hub({ source }).subscribe(sink, { key: undefined, afterId: 0, from: 'now' });
+
+    expect(sink.ids).toHaveLength(10_000);
+    expect(sink.controls).toEqual([
+      { type: 'reset', reason: 'too-far-behind', lastEventId: 10_001, maxReplayEvents: 10_000 },
+    ]);
+  });
+});
+
 describe('Hub: ending subscriptions', () => {
   it('unsubscribe stops delivery and frees the subscriber', async () => {
     const hub = new Hub({ source: new FakeSource() });

@@ -24,6 +24,11 @@ export interface StreamSource {
 /** What a subscriber is told besides changes. */
 export type ControlMessage =
   | { type: 'reset'; reason: 'history-pruned'; oldestId: number }
+  /**
+   * The resume point was more than `maxReplayEvents` events back: the stream goes on after
+   * `lastEventId` (now), and what came between is read from the query API instead.
+   */
+  | { type: 'reset'; reason: 'too-far-behind'; lastEventId: number; maxReplayEvents: number }
   | { type: 'dropped'; reason: 'slow-consumer'; lastEventId: number; maxBufferedBytes: number };
 
 /** A client connection as the hub drives it: SSE and WebSocket implement it. */
@@ -55,6 +60,12 @@ export interface HubOptions {
   replayPageSize?: number;
   /** Live events held per subscriber while it catches up; beyond, it catches up from the log again. Default 10,000. */
   maxPendingEvents?: number;
+  /**
+   * Most history events one subscription replays before it is told `reset` (`too-far-behind`)
+   * and continues from now: a resume from days back costs the log this much, not a full scan.
+   * Default 10,000.
+   */
+  maxReplayEvents?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -95,12 +106,14 @@ export class Hub {
   readonly maxBufferedBytes: number;
   private readonly pageSize: number;
   private readonly maxPending: number;
+  private readonly maxReplay: number;
   private counts = { delivered: 0, dropped: 0 };
 
   constructor(private readonly options: HubOptions) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
     this.pageSize = options.replayPageSize ?? 500;
     this.maxPending = options.maxPendingEvents ?? 10_000;
+    this.maxReplay = options.maxReplayEvents ?? 10_000;
   }
 
   stats(): HubStats {
@@ -166,12 +179,20 @@ export class Hub {
 
   private async catchUp(subscriber: Subscriber): Promise<void> {
     const { source } = this.options;
+    let budget = this.maxReplay;
     for (;;) {
       subscriber.overflowed = false;
       for (;;) {
-        const page = await source.replay(subscriber.key, subscriber.lastId, this.pageSize);
+        const limit = Math.min(this.pageSize, budget);
+        const page = await source.replay(subscriber.key, subscriber.lastId, limit);
         for (const event of page) this.sendTo(subscriber, event);
-        if (subscriber.closed || page.length < this.pageSize) break;
+        if (subscriber.closed) break;
+        if (page.length < limit) break; // the log has no more
+        budget -= page.length;
+        if (budget === 0) {
+          this.skipToNow(subscriber);
+          budget = this.maxReplay;
+        }
       }
       if (subscriber.closed) return;
       if (!subscriber.overflowed) break;
@@ -211,6 +232,17 @@ export class Hub {
     this.counts.delivered += 1;
     eventDelivered(subscriber.sink.transport);
     if (subscriber.sink.buffered() > this.maxBufferedBytes) this.drop(subscriber);
+  }
+
+  /** Ends a replay that went on too long: the subscriber continues from the newest event delivered live. */
+  private skipToNow(subscriber: Subscriber): void {
+    subscriber.lastId = Math.max(subscriber.lastId, this.options.source.head());
+    subscriber.sink.control({
+      type: 'reset',
+      reason: 'too-far-behind',
+      lastEventId: subscriber.lastId,
+      maxReplayEvents: this.maxReplay,
+    });
   }
 
   /** Stops delivering to `subscriber` and forgets it (and its key, once no one follows it). */

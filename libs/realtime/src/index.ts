@@ -8,6 +8,8 @@ export type {
   StreamSource,
   SubscriptionRequest,
 } from './hub';
+export { ConnectionLimiter, isRefusal } from './limits';
+export type { ConnectionLimits, ConnectionRefusal, ConnectionSlot } from './limits';
 export { parseAllowedOrigins, refusedOrigin } from './origin';
 export type { OriginPolicy } from './origin';
 export { openSse, resumePoint } from './sse';

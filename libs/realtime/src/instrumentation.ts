@@ -17,6 +17,12 @@ const dropped = counter({
   labelNames: ['transport'] as const,
 });
 
+const refused = counter({
+  name: 'tideline_stream_connections_refused_total',
+  help: 'Live-stream connections refused for a connection bound (instance: 503, client: 429), by transport and bound',
+  labelNames: ['transport', 'bound'] as const,
+});
+
 const delivered = boundCounter({
   name: 'tideline_stream_events_delivered_total',
   help: 'Changes sent to stream subscribers, by transport',
@@ -32,6 +38,10 @@ export function clientConnected(transport: Transport): void {
 
 export function clientDisconnected(transport: Transport): void {
   if (metricsEnabled()) clients.dec({ transport });
+}
+
+export function connectionRefused(transport: Transport, bound: 'instance' | 'client'): void {
+  if (metricsEnabled()) refused.inc({ transport, bound });
 }
 
 export function clientDropped(transport: Transport | undefined): void {

@@ -120,7 +120,7 @@ describe('openSse', () => {
     );
   });
 
-  it('sends control messages without an id, so they never move the resume point', async () => {
+  it('sends the other control messages without an id, so they never move the resume point', async () => {
     server = await sseServer({ retryMs: 1 });
     const client = await server.connect();
 
@@ -140,6 +140,19 @@ describe('openSse', () => {
       'id: 7\nevent: order-changed\ndata: {}',
       'event: reset\ndata: {"type":"reset","reason":"history-pruned","oldestId":3}',
       'event: dropped\ndata: {"type":"dropped","reason":"slow-consumer","lastEventId":7,"maxBufferedBytes":1024}',
+    ]);
+  });
+
+  it('gives a too-far-behind reset the id it skipped to, so a reconnect resumes after it', async () => {
+    server = await sseServer({ retryMs: 1 });
+    const client = await server.connect();
+
+    client.sink.control({ type: 'reset', reason: 'too-far-behind', lastEventId: 900, maxReplayEvents: 10 });
+    client.sink.close();
+    await client.ended;
+
+    expect(client.body().split('\n\n').slice(1, -1)).toEqual([
+      'id: 900\nevent: reset\ndata: {"type":"reset","reason":"too-far-behind","lastEventId":900,"maxReplayEvents":10}',
     ]);
   });
 

@@ -53,7 +53,12 @@ export function openSse(
       );
     },
     control(message: ControlMessage) {
-      response.write(field('event', message.type) + field('data', JSON.stringify(message)) + '\n');
+      // A skip ahead moves the resume point: EventSource reconnects after it, not before.
+      const id =
+        message.type === 'reset' && message.reason === 'too-far-behind'
+          ? field('id', String(message.lastEventId))
+          : '';
+      response.write(id + field('event', message.type) + field('data', JSON.stringify(message)) + '\n');
     },
     close() {
       clearInterval(heartbeat);

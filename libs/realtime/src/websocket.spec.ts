@@ -2,6 +2,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { Hub, type StreamEvent, type StreamSource } from './hub';
+import { ConnectionLimiter } from './limits';
 import {
   CLOSE_SLOW_CONSUMER,
   UNREAD_REPLIES_REASON,
@@ -508,6 +509,40 @@ describe('attachWebSocket origin policy', () => {
       });
       await eventually('the refused socket to be gone', () => sockets.clients() === 0);
       expect(hub.stats().subscribers).toBe(0);
+    } finally {
+      await sockets.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('attachWebSocket connection bounds', () => {
+  it('refuses an upgrade past the limiter with its status and Retry-After, and frees the slot on close', async () => {
+    const hub = new Hub({ source: new FakeSource() });
+    const limiter = new ConnectionLimiter({ perInstance: 10, perClient: 1 });
+    const server = http.createServer();
+    const sockets = attachWebSocket(server, { hub, resolve: resolveFeed, pingIntervalMs: 60_000, limiter });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const attempt = () =>
+      new Promise<{ status: number; retryAfter?: string; ws?: WebSocket }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+        ws.once('open', () => resolve({ status: 101, ws }));
+        ws.once('unexpected-response', (_request, response) =>
+          resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] }),
+        );
+        ws.once('error', reject);
+      });
+    try {
+      const first = await attempt();
+      expect(first.status).toBe(101);
+      expect(await attempt()).toEqual({ status: 429, retryAfter: '5' });
+      expect(limiter.stats()).toEqual({ connections: 1, clients: 1 });
+      first.ws?.close();
+      await eventually('the closed connection to free its slot', () => limiter.stats().connections === 0);
+      const again = await attempt();
+      expect(again.status).toBe(101);
+      again.ws?.close();
     } finally {
       await sockets.close();
       await new Promise((resolve) => server.close(resolve));

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Hub, SubscriptionRequest } from './hub';
+import { isRefusal, type ConnectionLimiter } from './limits';
 import { refusedOrigin, type OriginPolicy } from './origin';
 import { clientConnected, clientDisconnected } from './instrumentation';
 
@@ -21,6 +22,8 @@ export interface WebSocketOptions {
   pingIntervalMs?: number;
   /** Browser origins besides the service's own that may connect. Default: none. */
   origins?: OriginPolicy;
+  /** Bounds on live connections, shared with the service's SSE routes. Default: none. */
+  limiter?: ConnectionLimiter;
   onError?: (error: unknown) => void;
 }
 
@@ -94,18 +97,24 @@ export function attachWebSocket(
     }
     const refused = refusedOrigin(request.headers, options.origins ?? { allowed: [] });
     if (refused !== undefined) {
-      const body = JSON.stringify({
-        type: 'about:blank',
-        title: 'Forbidden',
-        status: 403,
-        detail: refused,
-        instance: url.pathname,
-      });
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      refuseUpgrade(socket, { status: 403, title: 'Forbidden', detail: refused, instance: url.pathname });
+      return;
+    }
+    const slot = options.limiter?.acquire(request.socket.remoteAddress ?? '', 'websocket');
+    if (slot !== undefined && isRefusal(slot)) {
+      refuseUpgrade(
+        socket,
+        {
+          status: slot.status,
+          title: slot.status === 503 ? 'Service Unavailable' : 'Too Many Requests',
+          detail: slot.detail,
+          instance: url.pathname,
+        },
+        slot.retryAfterSeconds,
       );
       return;
     }
+    socket.once('close', () => slot?.release());
     wss.handleUpgrade(request, socket, head, (ws) => serve(ws, options));
   };
   server.on('upgrade', onUpgrade);
@@ -133,6 +142,19 @@ export function attachWebSocket(
         wss.close(() => resolve());
       }),
   };
+}
+
+/** Answers an upgrade request with a problem+json instead of switching protocols. */
+function refuseUpgrade(
+  socket: Duplex,
+  problem: { status: number; title: string; detail: string; instance: string },
+  retryAfterSeconds?: number,
+): void {
+  const body = JSON.stringify({ type: 'about:blank', ...problem });
+  const retry = retryAfterSeconds === undefined ? '' : `retry-after: ${retryAfterSeconds}\r\n`;
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\n${retry}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** One subscription of a connection; `active` turns false when it ends, whoever ends it. */
