@@ -56,9 +56,10 @@ export const usage = `Usage: npm run bench:orders -- [flags]
 
 End-to-end latency POST /orders → SSE (open loop, fixed arrival rates) and ingest throughput
 of POST /orders against a fastify no-op route and a naive one-awaited-send service, with
-order-api, order-processor and order-projection as OS processes on the local stack
-(Kafka 127.0.0.1:9092, registry 127.0.0.1:8081, PostgreSQL 127.0.0.1:5432). Progress on
-stderr, results (Markdown tables) on stdout.
+order-api, order-processor and order-projection as OS processes. With KAFKA_BROKERS unset the
+run starts a Kafka broker and a registry of its own (deleted at the end), so it never grows the
+topics the tests use; PostgreSQL is DATABASE_URL's (a database of its own, dropped at the end).
+Progress on stderr, results (Markdown tables) on stdout.
 
   --rates R1,R2,...         arrival rates of the latency phase, orders/s (default ${defaults.rates.join(',')})
   --duration-s N            measured seconds per rate (default ${defaults.durationS})
@@ -74,10 +75,9 @@ stderr, results (Markdown tables) on stdout.
   --max-load X              first wait until the 1-minute load average is below X; 0: do not wait (default ${defaults.maxLoad})
   --load-wait-s N           wait at most N seconds for that, then start anyway (default ${defaults.loadWaitS})
   --json                    print the results as JSON instead of tables
-  --write-shared-topics     run on the stack the tests use (KAFKA_BROKERS unset) although every
-                            order it places stays in its catalog topics (about 0.5 million records
-                            with the defaults); without it, point KAFKA_BROKERS, SCHEMA_REGISTRY_URL
-                            and DATABASE_URL at a stack of the benchmark's own (docs/benchmarks.md)
+  --write-shared-topics     run on the stack the tests use (127.0.0.1:9092) instead of a broker of
+                            its own, although every order it places stays in its catalog topics
+                            (about 0.5 million records with the defaults)
   --help                    this text
 `;
 

@@ -8,7 +8,16 @@
 import os from 'node:os';
 import path from 'node:path';
 import { orderPlacedTopic } from '@tideline/contracts';
-import { freePort, probeInfra, testInfra, topicEnds } from '@tideline/testing';
+import {
+  freePort,
+  probeInfra,
+  startKafkaCluster,
+  startPrivateRegistry,
+  testInfra,
+  topicEnds,
+  type KafkaCluster,
+  type PrivateRegistry,
+} from '@tideline/testing';
 import { Pool as PgPool } from 'pg';
 import { Pool as HttpPool } from 'undici';
 import { commitLabel, kafkaVersion, waitForQuiet } from './conditions';
@@ -67,26 +76,44 @@ async function main(): Promise<number> {
     stopping = true;
     progress(`${signal}: stopping the load, the services and deleting what the benchmark created…`);
     stopLoad();
-    void cleanup().finally(() => process.exit(130));
+    void cleanup()
+      .then(() => stopOwnStack())
+      .finally(() => process.exit(130));
   };
   process.on('SIGINT', interrupted);
   process.on('SIGTERM', interrupted);
   process.on('exit', killChildrenNow);
 
-  // The services write to the catalog's topics (their names are fixed in the contracts): say so
-  // first, and do not grow the topics the tests use unless asked to.
+  // The services write to the catalog's topics (their names are fixed in the contracts). Unless
+  // pointed at a cluster (KAFKA_BROKERS) or told to use the tests' stack, the run gets a Kafka
+  // broker and a registry of its own, so it never grows the topics the tests use.
+  let ownStack: { cluster: KafkaCluster; registry?: PrivateRegistry } | undefined;
+  const stopOwnStack = async () => {
+    const stack = ownStack;
+    ownStack = undefined;
+    await stack?.registry?.stop().catch(() => undefined);
+    await stack?.cluster.stop().catch(() => undefined);
+  };
+  if (process.env['KAFKA_BROKERS'] === undefined && !options.writeSharedTopics) {
+    progress(
+      'bench:orders: starting a Kafka broker and a registry of its own for this run (deleted at the end, records included; --write-shared-topics runs on the stack the tests use)',
+    );
+    try {
+      ownStack = { cluster: await startKafkaCluster({ brokers: 1, heap: '1g' }) };
+      ownStack.registry = await startPrivateRegistry({ bootstrap: ownStack.cluster.bootstrap });
+    } catch (error) {
+      await stopOwnStack();
+      process.stderr.write(`bench:orders: could not start a stack of its own: ${(error as Error).message}\n`);
+      return 1;
+    }
+    process.env['KAFKA_BROKERS'] = ownStack.cluster.bootstrap;
+    process.env['SCHEMA_REGISTRY_URL'] = ownStack.registry.url;
+    process.env['TOPIC_REPLICATION'] = '1';
+  }
   const brokers = testInfra().kafkaBrokers.join(',');
   progress(
-    `bench:orders writes every order it places to ${orderPlacedTopic.name} (and the decisions to the other order topics) on ${brokers}; those records stay for the topics' retention`,
+    `bench:orders writes every order it places to ${orderPlacedTopic.name} (and the decisions to the other order topics) on ${brokers}${ownStack ? ' (its own broker)' : "; those records stay for the topics' retention"}`,
   );
-  if (process.env['KAFKA_BROKERS'] === undefined && !options.writeSharedTopics) {
-    process.stderr.write(
-      'bench:orders: KAFKA_BROKERS is unset, so this is the stack the tests use: start a stack of its own ' +
-        '(TIDELINE_STACK_HOME=.stack/bench TIDELINE_KAFKA_PORT=19092 TIDELINE_REGISTRY_PORT=18081 npm run stack:up) and point ' +
-        'KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL at it, or pass --write-shared-topics\n',
-    );
-    return 2;
-  }
   const infra = await probeInfra(testInfra());
   const missing = Object.entries(infra)
     .filter(([, up]) => !up)
@@ -95,11 +122,12 @@ async function main(): Promise<number> {
     process.stderr.write(
       `bench:orders: not reachable on 127.0.0.1: ${missing.join(', ')} (npm run stack:up)\n`,
     );
+    await stopOwnStack();
     return 1;
   }
 
   const quiet = await waitForQuiet(options, aborted, progress);
-  if (stopping) return 130;
+  if (stopping) return 130; // the signal handler stops the own stack
   const started = new Date();
   const loadAtStart = os.loadavg();
   const loadSamples: number[] = [loadAtStart[0] ?? 0];
@@ -281,6 +309,8 @@ async function main(): Promise<number> {
   const loadAtEnd = os.loadavg();
   const cpuOverall = CpuMeter.between(cpuAtStart, cpu.snapshot());
   const placedWritten = (await placedEnd()) - placedBefore;
+  const ownBroker = ownStack !== undefined;
+  await stopOwnStack();
   const evaluated: TargetResult[] = evaluateTargets(latency, ingestRows);
   const conditions = {
     startedAt: started.toISOString(),
@@ -371,7 +401,9 @@ async function main(): Promise<number> {
       );
     out.push('### Targets', '', targetTable(evaluated), '');
     out.push(
-      `The run wrote ${placedWritten.toLocaleString('en-US')} records to the shared ${orderPlacedTopic.name} (everything else it created is deleted).`,
+      ownBroker
+        ? `The run wrote ${placedWritten.toLocaleString('en-US')} records to ${orderPlacedTopic.name} on a broker of its own, deleted with it.`
+        : `The run wrote ${placedWritten.toLocaleString('en-US')} records to the shared ${orderPlacedTopic.name} (everything else it created is deleted).`,
       '',
     );
     if (failures.length > 0) out.push(`FAILED: ${failures.join('; ')}`, '');

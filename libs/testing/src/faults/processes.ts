@@ -86,9 +86,17 @@ export function spawnOwned(
   if (pid === undefined) throw new Error(`could not start ${command}`);
   groups.add(pid);
   let running = true;
+  // The child is unref'd (it never keeps this process alive by itself), but once signalled its
+  // exit is awaited: hold the event loop open until then, or a caller with nothing else pending
+  // (a benchmark at its end) would exit before the 'exit' event and never finish its cleanup.
+  let holding: NodeJS.Timeout | undefined;
+  const hold = () => {
+    if (running) holding ??= setInterval(() => undefined, 1_000);
+  };
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       running = false;
+      if (holding !== undefined) clearInterval(holding);
       // The leader is gone; what else ran in its group goes with it.
       killGroup(pid, 'SIGKILL');
       groups.delete(pid);
@@ -100,9 +108,13 @@ export function spawnOwned(
     pid,
     exited,
     alive: () => running,
-    signal: (sig) => killGroup(pid, sig),
+    signal: (sig) => {
+      if (sig === 'SIGKILL' || sig === 'SIGTERM') hold();
+      killGroup(pid, sig);
+    },
     async stop(deadlineMs = 20_000) {
       if (!running) return;
+      hold();
       killGroup(pid, 'SIGTERM');
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), deadlineMs);
       await exited;
