@@ -5,6 +5,7 @@ import { buildApp, type AppConfig } from './app';
 import { IdempotencyStoreError } from './idempotency';
 import { capturingLogger, FakePublisher, MemoryIdempotencyStore } from './test-support/fakes';
 import { httpRequest, listenOnFreePort, type HttpRequest, type HttpResponse } from './test-support/http';
+import { fuzzOpenApi, type OpenApiDocument } from '@tideline/testing';
 
 const API_KEY = 'unit-test-key-0123456789';
 const OTHER_KEY = 'other-test-key-9876543210';
@@ -811,4 +812,38 @@ describe('GET /asyncapi', () => {
         .sort(),
     );
   });
+});
+
+describe('fuzzed over its OpenAPI document', () => {
+  beforeEach(() => start());
+
+  it('answers every request a client can make with a 2xx or a problem+json 4xx, never a 5xx', async () => {
+    const document = await inject({ method: 'GET', url: '/docs/json' }).then((r) =>
+      r.json<OpenApiDocument>(),
+    );
+    const report = await fuzzOpenApi({
+      baseUrl,
+      document,
+      runs: 1_000,
+      headers: auth,
+      validBodies: {
+        'POST /orders': validOrder,
+        'POST /orders/{id}/cancel': { reason: 'changed my mind' },
+        'PUT /catalog/products/{sku}': validProduct,
+      },
+    });
+    expect(report.operations.sort()).toEqual([
+      'GET /asyncapi',
+      'GET /healthz',
+      'GET /readyz',
+      'POST /orders',
+      'POST /orders/{id}/cancel',
+      'PUT /catalog/products/{sku}',
+    ]);
+    expect(report.cases).toBe(1_000);
+    // Both sides of the door were reached: accepted commands and refused ones.
+    expect(report.statuses[202]).toBeGreaterThan(0);
+    expect(report.statuses[400]).toBeGreaterThan(0);
+    expect(report.statuses[401]).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 // Real loopback sockets: fastify's inject needs light-my-request, whose cookie@2 is ESM that jest cannot load.
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './app';
 import { registerHealthRoutes } from './health';
@@ -41,6 +41,7 @@ async function start(options: { unavailable?: boolean; timeoutMs?: number } = {}
     },
     (request) => request.body,
   );
+  app.get('/things/:id', () => 'found');
   app.get('/outage', () => Promise.reject(new Outage('the dependency is down: secret detail')));
   app.get('/teapot', () => Promise.reject(Object.assign(new Error('No coffee here.'), { statusCode: 418 })));
   app.get('/bug', () => Promise.reject(new TypeError('undefined is not a function (secret detail)')));
@@ -91,6 +92,37 @@ describe('createHttpApp', () => {
         { field: 'count', message: 'must be >= 1' },
       ],
     });
+  });
+
+  it.each([
+    [
+      'a URL larger than the parser takes',
+      `GET /things?q=${'x'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`,
+      431,
+    ],
+    ['a request line that is not HTTP', 'GARBAGE\r\n\r\n', 400],
+  ])('answers %s with a problem+json before closing', async (_case, raw, status) => {
+    const { port } = app.server.address() as AddressInfo;
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(raw));
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    expect(head).toMatch(/content-type: application\/problem\+json/);
+    expect(JSON.parse(body!)).toMatchObject({ type: 'about:blank', status });
+  });
+
+  it.each([
+    ['a malformed percent-encoding', '/things/%ZZ', 400],
+    ['a path parameter over 100 characters', `/things/${'x'.repeat(101)}`, 414],
+  ])('answers %s in the path with a problem+json', async (_case, path, status) => {
+    const response = await call(path);
+    expect(response.status).toBe(status);
+    expect((await problemIn(response)).instance).toBe(path);
   });
 
   it('neither coerces nor strips what does not fit', async () => {

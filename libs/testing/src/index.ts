@@ -16,6 +16,8 @@ export type { ReadRecord } from './kafka';
 export { uniqueName, uniqueTopicName } from './names';
 export { sampleOrder } from './orders';
 export { eventually } from './poll';
+export { fuzzOpenApi } from './fuzz';
+export type { FuzzOptions, FuzzReport, OpenApiDocument } from './fuzz';
 export { createTestDatabase } from './database';
 export type { TestDatabase } from './database';
 export { runCli } from './cli';
