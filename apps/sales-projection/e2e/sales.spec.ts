@@ -23,12 +23,14 @@ import {
   createTestDatabase,
   eventually,
   freePort,
+  fuzzOpenApi,
   isolatedTopic,
   readRecords,
   startService,
   TestTopics,
   testInfra,
   uniqueName,
+  type OpenApiDocument,
   type ServiceProcess,
   type TestDatabase,
 } from '@tideline/testing';
@@ -405,6 +407,15 @@ it('describes its API as OpenAPI at /docs/json', async () => {
     expect.arrayContaining(['/products/{sku}/sales', '/sales/top', '/stats', '/readyz']),
   );
 });
+
+it('answers every request a client can make with a 2xx or a problem+json 4xx, never a 5xx (fuzzed over its OpenAPI document)', async () => {
+  const { body: document } = await getJson<OpenApiDocument>('/docs/json');
+  const report = await fuzzOpenApi({ baseUrl: service!.url, document, runs: 500, requestTimeoutMs: 5_000 });
+  expect(report.operations).toEqual(expect.arrayContaining(['GET /products/{sku}/sales', 'GET /sales/top']));
+  expect(report.cases).toBe(500);
+  expect(report.statuses[400]).toBeGreaterThan(0);
+  expect((await getJson('/readyz')).status).toBe(200);
+}, 60_000);
 
 it('stops gracefully on SIGTERM and continues from its positions when started again', async () => {
   const before = await served(['a', 'b', 'c', 'd'].map(sku));
