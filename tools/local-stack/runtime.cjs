@@ -180,8 +180,16 @@ function kafkaArgs(plan, logsDir, mainClass, args, extraJvm = []) {
 
 const brokerJvm = (heap = '1g') => ['-Xms256m', `-Xmx${heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true'];
 
+/**
+ * A KRaft cluster id: a random UUID as base64url. Never one that starts with "-" (about 1 in
+ * 64 would), which kafka-storage's argument parser reads as an option; Kafka's own
+ * Uuid.randomUuid() skips those too.
+ */
 function newClusterId() {
-  return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+  for (;;) {
+    const id = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**
