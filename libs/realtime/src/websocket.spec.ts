@@ -15,9 +15,9 @@ const WAIT_MS = 5_000;
 
 type Message = Record<string, unknown> & { type: string };
 
-/** Polls `check` until it returns true; fails after WAIT_MS. */
-async function eventually(description: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
+/** Polls `check` until it returns true; fails after `waitMs`. */
+async function eventually(description: string, check: () => boolean, waitMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + waitMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -574,10 +574,14 @@ describe('attachWebSocket under a client that never reads', () => {
           request(client.ws);
           // Let the server read (the client still does not) and keep the client's own buffer small.
           if (sent % 1000 === 999)
-            await eventually('the server to read the requests', () => client.ws.bufferedAmount < 1024 * 1024);
+            await eventually(
+              'the server to read the requests',
+              () => client.ws.bufferedAmount < 1024 * 1024,
+              20_000,
+            );
         }
         client.ws.resume();
-        await eventually('the close', () => closed !== undefined);
+        await eventually('the close', () => closed !== undefined, 20_000);
         expect(closed).toEqual({ code: CLOSE_SLOW_CONSUMER, reason: UNREAD_REPLIES_REASON });
       } finally {
         client.ws.terminate();
