@@ -416,6 +416,10 @@ async function main() {
     say(
       'WARNING: order-api runs with AUTH_DISABLED=true (no API key needed): for local use only; set API_KEYS to require keys',
     );
+  if (!env.PROJECTION_API_KEYS?.trim())
+    say(
+      'WARNING: order-projection serves orders and streams to anyone (no API key needed): for local use only; set PROJECTION_API_KEYS to require keys',
+    );
 
   const common = {
     ...env,
@@ -514,6 +518,9 @@ function serviceSpecs(settings, { env, common, databaseUrl, authOn }) {
         PORT: String(settings.projectionPort),
         DATABASE_URL: databaseUrl,
         GROUP_ID: settings.projectionGroup,
+        // Its own keys (order-api's API_KEYS are for writes): unset, the reads and the dashboard
+        // are open, as local use wants, and the projection says so when it starts.
+        API_KEYS: env.PROJECTION_API_KEYS ?? '',
       },
     },
     {

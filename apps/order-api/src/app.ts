@@ -1,35 +1,23 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
+  ApiKeyAuth,
   createHttpApp,
-  problem,
   problemSchema,
+  registerApiKeyAuth,
   registerAsyncApiRoute,
   registerHealthRoutes,
-  sendProblem,
   type ReadinessCheck,
 } from '@tideline/http';
 import { allTopics } from '@tideline/contracts';
 import { asyncApiDocument } from '@tideline/messaging';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { ANONYMOUS, ApiKeyVerifier, presentedKey, type Principal } from './auth';
 import type { OrderApiConfig } from './config';
 import { dependencyUnavailable } from './http-errors';
 import type { IdempotencyStore } from './idempotency';
 import { registerWriteRoutes, type EventPublisher } from './routes';
 
 export type { EventPublisher } from './routes';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The route needs an API key (unless AUTH_DISABLED). */
-    auth?: boolean;
-  }
-  interface FastifyRequest {
-    /** Who called: a fingerprint of the API key, or `anonymous`. */
-    principal: Principal;
-  }
-}
 
 export type AppConfig = Pick<
   OrderApiConfig,
@@ -48,8 +36,6 @@ export interface AppDeps {
   readinessTimeoutMs?: number;
 }
 
-const WWW_AUTHENTICATE = 'Bearer realm="order-api"';
-
 /** The order API as a fastify instance, ready to `inject` or `listen`. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
   const app = createHttpApp({
@@ -60,34 +46,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   // JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
-  app.decorateRequest('principal', ANONYMOUS);
   app.addSchema(problemSchema);
-
-  const verifier = new ApiKeyVerifier(config.API_KEYS);
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.routeOptions.config.auth || config.AUTH_DISABLED) return;
-    const presented = presentedKey(request.headers);
-    const principal = verifier.verify(presented);
-    if (principal !== undefined) {
-      request.principal = principal;
-      return;
-    }
-    request.log.info({ presented: presented !== undefined }, 'request rejected: no valid API key');
-    await sendProblem(
-      reply.header(
-        'www-authenticate',
-        presented === undefined ? WWW_AUTHENTICATE : `${WWW_AUTHENTICATE}, error="invalid_token"`,
-      ),
-      problem(request, {
-        title: 'Unauthorized',
-        status: 401,
-        detail:
-          presented === undefined
-            ? 'Send an API key as Authorization: Bearer <key> or X-API-Key: <key>.'
-            : 'The API key is not valid.',
-      }),
-    );
-  });
+  // AUTH_DISABLED (local use only): no keys, every route open.
+  registerApiKeyAuth(
+    app,
+    new ApiKeyAuth({ keys: config.AUTH_DISABLED ? [] : config.API_KEYS, realm: 'order-api' }),
+  );
 
   await app.register(swagger, {
     openapi: {

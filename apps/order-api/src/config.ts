@@ -1,4 +1,5 @@
 import {
+  apiKeys,
   ConfigError,
   databaseUrl,
   flag,
@@ -18,22 +19,6 @@ import { z } from 'zod';
 
 /** The topics order-api publishes to (and checks at the registry for readiness). */
 export const producedTopics = [orderPlacedTopic, orderCancelledTopic, productUpdatedTopic] as const;
-
-const MIN_API_KEY_LENGTH = 16;
-
-const apiKeys = z
-  .string()
-  .default('')
-  .transform((raw) =>
-    raw
-      .split(',')
-      .map((key) => key.trim())
-      .filter((key) => key !== ''),
-  )
-  .refine(
-    (keys) => keys.every((key) => key.length >= MIN_API_KEY_LENGTH),
-    `each key must have at least ${MIN_API_KEY_LENGTH} characters`,
-  );
 
 export const orderApiVariables = {
   PORT: port(3000),

@@ -92,7 +92,8 @@ export const placeOrderSchema = {
       customerId: {
         type: 'string',
         pattern: IDENTIFIER_PATTERN,
-        description: 'The customer: 1-100 letters, digits, ".", "_", ":" or "-" (the ids the read side serves).',
+        description:
+          'The customer: 1-100 letters, digits, ".", "_", ":" or "-" (the ids the read side serves).',
         examples: ['customer-1'],
       },
       items: {

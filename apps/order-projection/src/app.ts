@@ -1,5 +1,7 @@
 import {
+  ApiKeyAuth,
   createHttpApp,
+  registerApiKeyAuth,
   problem,
   problemSchema,
   registerAsyncApiRoute,
@@ -19,6 +21,7 @@ import {
   type OriginPolicy,
   type SubscriptionRequest,
 } from '@tideline/realtime';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dashboardHtml } from './dashboard';
 import type { OrderProjection } from './projection';
@@ -36,6 +39,8 @@ export interface ProjectionAppOptions {
   streamOrigins: OriginPolicy;
   /** Live-stream connections per instance and per client, SSE and WebSocket together. */
   streamLimits: ConnectionLimits;
+  /** API keys every query, stream and /stats request must present; none: open to anyone. */
+  apiKeys: readonly string[];
 }
 
 const ID_PATTERN = IDENTIFIER_PATTERN;
@@ -56,6 +61,7 @@ const orderSchema = {
 export async function buildApp(options: ProjectionAppOptions): Promise<FastifyInstance> {
   const { projection } = options;
   const limiter = new ConnectionLimiter(options.streamLimits);
+  const auth = new ApiKeyAuth({ keys: options.apiKeys, realm: 'order-projection' });
   const app = createHttpApp({
     logger: options.logger,
     unavailable: (error) =>
@@ -64,6 +70,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
         : undefined,
   });
   app.addSchema(problemSchema);
+  registerApiKeyAuth(app, auth);
   await registerOpenApi(app, {
     info: {
       title: 'order-projection',
@@ -80,6 +87,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   app.get<{ Params: { id: string }; Querystring: { waitFor?: string; timeout?: number } }>(
     '/orders/:id',
     {
+      config: { auth: true },
       schema: {
         summary: 'One order, with its lines, totals, status and timeline',
         description:
@@ -123,6 +131,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   app.get<{ Params: { id: string }; Querystring: { cursor?: string; limit?: string } }>(
     '/customers/:id/orders',
     {
+      config: { auth: true },
       schema: {
         summary: "A customer's orders, newest first, a page at a time",
         params: { type: 'object', properties: { id: idParam }, required: ['id'] },
@@ -152,6 +161,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   app.get<{ Params: { id: string } }>(
     '/customers/:id/summary',
     {
+      config: { auth: true },
       schema: {
         summary: "A customer's orders counted by status, and confirmed spend per currency",
         params: { type: 'object', properties: { id: idParam }, required: ['id'] },
@@ -166,19 +176,23 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
     },
   );
 
-  app.get('/stats', { schema: { summary: 'Order counts by status, consumer lag, streams' } }, async () => {
-    const [totals, lag] = await Promise.all([
-      projection.queries.totals(),
-      projection.lag().catch(() => null),
-    ]);
-    return {
-      ...totals,
-      lag,
-      consumer: projection.consumer.status(),
-      feed: { head: projection.feed.head },
-      streams: { ...projection.hub.stats(), ...limiter.stats() },
-    };
-  });
+  app.get(
+    '/stats',
+    { config: { auth: true }, schema: { summary: 'Order counts by status, consumer lag, streams' } },
+    async () => {
+      const [totals, lag] = await Promise.all([
+        projection.queries.totals(),
+        projection.lag().catch(() => null),
+      ]);
+      return {
+        ...totals,
+        lag,
+        consumer: projection.consumer.status(),
+        feed: { head: projection.feed.head },
+        streams: { ...projection.hub.stats(), ...limiter.stats() },
+      };
+    },
+  );
 
   const stream = (
     request: FastifyRequest,
@@ -199,7 +213,11 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
         { field: 'headers.last-event-id', message: (error as Error).message },
       ]);
     }
-    const slot = limiter.acquire(request.socket.remoteAddress ?? '', 'sse');
+    // An authenticated client counts by its key, an anonymous one by its address.
+    const slot = limiter.acquire(
+      auth.enabled ? request.principal : (request.socket.remoteAddress ?? ''),
+      'sse',
+    );
     if (isRefusal(slot)) {
       return sendProblem(
         reply,
@@ -249,6 +267,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   app.get<{ Params: { id: string } }>(
     '/orders/:id/stream',
     {
+      config: { auth: true },
       schema: {
         summary: "An order's changes as server-sent events (its history first)",
         description:
@@ -263,6 +282,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
   app.get<{ Querystring: { customerId?: string } }>(
     '/stream',
     {
+      config: { auth: true },
       schema: {
         summary: "Changes of a customer's orders (or of all orders) as server-sent events, from now on",
         querystring: streamQuery,
@@ -283,6 +303,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
     resolve: resolveFeed,
     origins: options.streamOrigins,
     limiter,
+    ...(auth.enabled ? { authenticate: (request: IncomingMessage) => auth.check(request.headers) } : {}),
     onError: (error) => options.logger.warn({ err: error }, 'websocket error'),
   });
   app.addHook('preClose', async () => {

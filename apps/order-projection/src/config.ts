@@ -1,4 +1,5 @@
 import {
+  apiKeys,
   databaseSessionVariables,
   databaseUrl,
   host,
@@ -33,6 +34,12 @@ export const projectionVariables = {
   PARTITIONS_CONCURRENTLY: integer(3, 1, 100),
   /** Most records applied in one PostgreSQL transaction. */
   MAX_BATCH_RECORDS: integer(500, 1, 10_000),
+  /**
+   * Keys a client must present (Authorization: Bearer <key> or X-API-Key) for every query,
+   * stream and /stats, comma-separated, 16+ characters each. Empty: the read side is open to
+   * anyone (the process says so when it starts). /healthz, /readyz, /metrics and /docs stay open.
+   */
+  API_KEYS: apiKeys,
   /**
    * Browser origins besides the projection's own whose pages may open its streams (SSE and
    * WebSocket), comma-separated (`https://app.example.com,http://localhost:5173`), or `*` for

@@ -33,6 +33,7 @@ async function main(config: ProjectionConfig): Promise<void> {
     logger,
     maxWaitMs: config.MAX_WAIT_MS,
     streamOrigins: { allowed: config.STREAM_ALLOWED_ORIGINS },
+    apiKeys: config.API_KEYS,
     streamLimits: {
       perInstance: config.STREAM_MAX_CONNECTIONS,
       perClient: config.STREAM_MAX_CONNECTIONS_PER_CLIENT,
@@ -49,6 +50,11 @@ async function main(config: ProjectionConfig): Promise<void> {
     { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
   );
   await app.listen({ port: config.PORT, host: config.HOST });
+  if (config.API_KEYS.length === 0)
+    logger.warn(
+      { host: config.HOST, port: config.PORT },
+      'API_KEYS is empty: orders, customers, streams and /stats are open to anyone who reaches this port; set API_KEYS before exposing it',
+    );
   projection.consumer.failure().catch((error: unknown) => {
     logger.fatal({ err: error }, 'consumer stopped for good: exiting so the process is restarted');
     process.exit(1);

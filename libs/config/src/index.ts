@@ -3,6 +3,7 @@ export type { Env } from './load-config';
 export { databaseSessionVariables } from './database';
 export type { DatabaseSessionConfig } from './database';
 export {
+  apiKeys,
   DEFAULT_DATABASE_URL,
   databaseUrl,
   optionalDatabaseUrl,

@@ -171,6 +171,23 @@ export const signingVariables = {
   ),
 };
 
+const MIN_API_KEY_LENGTH = 16;
+
+/** API_KEYS: comma-separated keys a client presents (Authorization: Bearer or X-API-Key), each at least 16 characters. */
+export const apiKeys = z
+  .string()
+  .default('')
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((key) => key.trim())
+      .filter((key) => key !== ''),
+  )
+  .refine(
+    (keys) => keys.every((key) => key.length >= MIN_API_KEY_LENGTH),
+    `each key must have at least ${MIN_API_KEY_LENGTH} characters`,
+  );
+
 /** A whole number in [min, max], written in decimal digits only (no `1e3`, no `0x10`). */
 export function integer(fallback: number, min: number, max: number) {
   return z

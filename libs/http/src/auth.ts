@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { problem, sendProblem } from './problem';
 
 /** Who made a request, for scoping idempotency keys: a fingerprint of the API key, never the key. */
 export type Principal = string;
@@ -43,4 +45,90 @@ export class ApiKeyVerifier {
     }
     return found;
   }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route needs an API key (when the service has keys configured). */
+    auth?: boolean;
+  }
+  interface FastifyRequest {
+    /** Who called: a fingerprint of the API key, or `anonymous`. */
+    principal: Principal;
+  }
+}
+
+export interface ApiKeyAuthOptions {
+  /** The keys to accept; none: every route is open. */
+  keys: readonly string[];
+  /** The realm of the WWW-Authenticate challenge (the service's name). */
+  realm: string;
+}
+
+/** Why a request is refused: no key (`undefined` presented) or a key that is not valid. */
+export interface AuthRefusal {
+  status: 401;
+  challenge: string;
+  detail: string;
+}
+
+/**
+ * The API-key check every service shares: `Authorization: Bearer <key>` or `X-API-Key`,
+ * verified in constant time. `check` gives the principal, or the 401 to answer.
+ */
+export class ApiKeyAuth {
+  private readonly verifier: ApiKeyVerifier;
+
+  constructor(private readonly options: ApiKeyAuthOptions) {
+    this.verifier = new ApiKeyVerifier(options.keys);
+  }
+
+  /** Whether keys are configured at all (otherwise every request is anonymous and allowed). */
+  get enabled(): boolean {
+    return this.options.keys.length > 0;
+  }
+
+  check(headers: IncomingHttpHeaders): { principal: Principal } | AuthRefusal {
+    if (!this.enabled) return { principal: ANONYMOUS };
+    const presented = presentedKey(headers);
+    const principal = this.verifier.verify(presented);
+    if (principal !== undefined) return { principal };
+    const challenge = `Bearer realm="${this.options.realm}"`;
+    return presented === undefined
+      ? {
+          status: 401,
+          challenge,
+          detail: 'Send an API key as Authorization: Bearer <key> or X-API-Key: <key>.',
+        }
+      : {
+          status: 401,
+          challenge: `${challenge}, error="invalid_token"`,
+          detail: 'The API key is not valid.',
+        };
+  }
+}
+
+/**
+ * Requires a valid key on every route whose config says `auth: true` (when keys are
+ * configured): the request gets its `principal`, or a 401 problem with WWW-Authenticate
+ * before anything else runs (validation included).
+ */
+export function registerApiKeyAuth(app: FastifyInstance, auth: ApiKeyAuth): void {
+  app.decorateRequest('principal', ANONYMOUS);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.routeOptions.config.auth) return;
+    const result = auth.check(request.headers);
+    if ('principal' in result) {
+      request.principal = result.principal;
+      return;
+    }
+    request.log.info(
+      { presented: presentedKey(request.headers) !== undefined },
+      'request rejected: no valid API key',
+    );
+    await sendProblem(
+      reply.header('www-authenticate', result.challenge),
+      problem(request, { title: 'Unauthorized', status: 401, detail: result.detail }),
+    );
+  });
 }

@@ -1,4 +1,6 @@
 export { createHttpApp } from './app';
+export { ANONYMOUS, ApiKeyAuth, ApiKeyVerifier, presentedKey, registerApiKeyAuth } from './auth';
+export type { ApiKeyAuthOptions, AuthRefusal, Principal } from './auth';
 export { YAML_CONTENT_TYPE, registerAsyncApiRoute } from './asyncapi';
 export type { HttpAppOptions } from './app';
 export { CORRELATION_HEADER, correlationIdFrom, traceIdOf } from './correlation';

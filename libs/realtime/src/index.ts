@@ -15,4 +15,4 @@ export type { OriginPolicy } from './origin';
 export { openSse, resumePoint } from './sse';
 export type { SseOptions } from './sse';
 export { CLOSE_SLOW_CONSUMER, UNREAD_REPLIES_REASON, attachWebSocket, parseClientMessage } from './websocket';
-export type { FeedResolver, WebSocketOptions } from './websocket';
+export type { FeedResolver, UpgradeRefusal, WebSocketOptions } from './websocket';

@@ -24,7 +24,19 @@ export interface WebSocketOptions {
   origins?: OriginPolicy;
   /** Bounds on live connections, shared with the service's SSE routes. Default: none. */
   limiter?: ConnectionLimiter;
+  /**
+   * Who opens the connection, or the 401 to refuse it with (checked before the upgrade).
+   * Default: everyone, counted by remote address.
+   */
+  authenticate?: (request: IncomingMessage) => { principal: string } | UpgradeRefusal;
   onError?: (error: unknown) => void;
+}
+
+/** An upgrade refused for its credentials: the status, its WWW-Authenticate challenge and why. */
+export interface UpgradeRefusal {
+  status: number;
+  challenge: string;
+  detail: string;
 }
 
 /** Close code for a client dropped for not keeping up (RFC 6455 1013: try again later). */
@@ -100,7 +112,17 @@ export function attachWebSocket(
       refuseUpgrade(socket, { status: 403, title: 'Forbidden', detail: refused, instance: url.pathname });
       return;
     }
-    const slot = options.limiter?.acquire(request.socket.remoteAddress ?? '', 'websocket');
+    const who = options.authenticate?.(request);
+    if (who !== undefined && !('principal' in who)) {
+      refuseUpgrade(
+        socket,
+        { status: who.status, title: 'Unauthorized', detail: who.detail, instance: url.pathname },
+        undefined,
+        { 'www-authenticate': who.challenge },
+      );
+      return;
+    }
+    const slot = options.limiter?.acquire(who?.principal ?? request.socket.remoteAddress ?? '', 'websocket');
     if (slot !== undefined && isRefusal(slot)) {
       refuseUpgrade(
         socket,
@@ -149,11 +171,17 @@ function refuseUpgrade(
   socket: Duplex,
   problem: { status: number; title: string; detail: string; instance: string },
   retryAfterSeconds?: number,
+  headers: Record<string, string> = {},
 ): void {
   const body = JSON.stringify({ type: 'about:blank', ...problem });
-  const retry = retryAfterSeconds === undefined ? '' : `retry-after: ${retryAfterSeconds}\r\n`;
+  const extra = Object.entries({
+    ...headers,
+    ...(retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) }),
+  })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\n${retry}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 
