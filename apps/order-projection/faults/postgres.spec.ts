@@ -25,6 +25,12 @@ beforeAll(async () => {
   cluster = await startPrivatePostgres({ database: 'tideline_kill' });
 }, 120_000);
 
+// A scenario that fails between its kill and its restart leaves the cluster down: the next one
+// still gets a running cluster, so its own failure (or success) is its own.
+afterEach(async () => {
+  if (!cluster.running()) await cluster.restart();
+}, 120_000);
+
 afterAll(async () => {
   await Promise.all(flows.map((f) => f.cleanup().catch(() => undefined)));
   await Promise.all(pools.map((p) => p.end().catch(() => undefined)));

@@ -24,6 +24,8 @@ export interface PrivatePostgres {
   kill9(): Promise<void>;
   /** Starts it again on the same data dir and port (crash recovery after a kill9); waits until it answers. */
   restart(): Promise<void>;
+  /** Whether its postmaster runs (false after kill9, until restart). */
+  running(): boolean;
   /** Stops it and removes its data dir. */
   stop(): Promise<void>;
 }
@@ -128,6 +130,7 @@ export async function startPrivatePostgres({
     adminUrl,
     port,
     dataDir,
+    running: () => server?.alive() ?? false,
     async kill9() {
       if (!server?.alive()) return;
       server.signal('SIGKILL');
