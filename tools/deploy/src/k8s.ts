@@ -86,7 +86,10 @@ export interface Resource {
     template?: PodTemplate;
     jobTemplate?: { spec: { template: PodTemplate } };
     podSelector?: LabelSelector;
-    ingress?: { ports?: { port?: string | number }[] }[];
+    ingress?: {
+      from?: { namespaceSelector?: LabelSelector; podSelector?: LabelSelector }[];
+      ports?: { port?: string | number }[];
+    }[];
     policyTypes?: string[];
     ports?: { port: number; targetPort?: string | number }[];
     scaleTargetRef?: { kind?: string; name: string };

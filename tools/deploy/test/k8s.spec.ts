@@ -88,6 +88,19 @@ describe('k8s/ overlays', () => {
     expect(resources.filter((r) => r.kind === 'PodMonitor')).toHaveLength(1);
   });
 
+  it('prod admits traffic to the public APIs only from the ingress namespace and monitoring; dev from anywhere', () => {
+    const apiIngress = (overlay: string) =>
+      parseResources(render(renderer, path.join(overlaysDir, overlay))).find(
+        (r) => r.kind === 'NetworkPolicy' && r.metadata.name === 'tideline-api-ingress',
+      )?.spec?.ingress;
+    const namespaces = (apiIngress('prod') ?? []).flatMap((rule) =>
+      (rule.from ?? []).map((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']),
+    );
+    expect(namespaces).toEqual(['ingress-nginx', 'monitoring']);
+    expect(apiIngress('prod')?.every((rule) => (rule.from ?? []).length > 0)).toBe(true);
+    expect(apiIngress('dev')?.[0]?.from).toBeUndefined();
+  });
+
   it("prod keeps the catalog's durability; dev provisions its one-broker Kafka with the explicit override", () => {
     const overrides = (overlay: string) =>
       parseResources(render(renderer, path.join(overlaysDir, overlay))).flatMap((resource) => {
