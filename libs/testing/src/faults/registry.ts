@@ -27,7 +27,8 @@ async function answers(url: string): Promise<boolean> {
  * Starts Apicurio Registry from the local stack's jar cache, the way the stack runs it
  * (tools/local-stack/runtime.cjs registryArgs), against `bootstrap` on a free port. Point it at a
  * private cluster; on a shared cluster give it a `journalTopic` of its own, or it shares the
- * stack registry's schemas.
+ * stack registry's schemas. Its consumer groups (Apicurio makes a new one at every start) are then
+ * named after that topic, so the test's clean-up deletes them with it.
  */
 export async function startPrivateRegistry({
   bootstrap,
@@ -48,7 +49,12 @@ export async function startPrivateRegistry({
     managementPort: await freePort(),
     bootstrap,
     heap: '512m',
-    extra: journalTopic ? [`-Dapicurio.kafkasql.topic=${journalTopic}`] : [],
+    extra: journalTopic
+      ? [
+          `-Dapicurio.kafkasql.topic=${journalTopic}`,
+          `-Dapicurio.kafkasql.consumer.group-prefix=${journalTopic}-`,
+        ]
+      : [],
   });
   let server: OwnedProcess | undefined;
 
