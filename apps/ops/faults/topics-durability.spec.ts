@@ -9,7 +9,7 @@ import {
   uniqueName,
   type KafkaCluster,
 } from '@tideline/testing';
-import type { Admin } from '@tideline/messaging';
+import { createTopicsAndWait, type Admin } from '@tideline/messaging';
 import { schemasDir, tl } from '../e2e/support';
 
 const RECORDS = 300;
@@ -71,15 +71,15 @@ it('reports topics at replication factor 1 / min ISR 1 on a 3-broker cluster, ap
   const all = [topic, `${group}.retry.1`, `${group}.retry.2`, `${group}.retry.3`, `${group}.dlt`];
   const dir = schemasDir(topic, [], group);
   // What a cluster whose default.replication.factor and min.insync.replicas are 1 creates.
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: all.map((name) => ({
+  await createTopicsAndWait(
+    admin,
+    all.map((name) => ({
       topic: name,
       numPartitions: 2,
       replicationFactor: 1,
       configEntries: [{ name: 'min.insync.replicas', value: '1' }],
     })),
-  });
+  );
   const producer = cluster.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {

@@ -12,6 +12,7 @@ export {
   applyTopicPlan,
   desiredConfig,
   ensureGroupTopics,
+  createTopicsAndWait,
   ensureTopics,
   planTopics,
   topicDurability,

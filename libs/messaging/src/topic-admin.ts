@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, ITopicConfig } from 'kafkajs';
 import { MessagingError, kafkaUnavailable } from './errors';
 import { groupTopics, type GroupSource, type ManagedTopic, type RetryPolicy } from './group-topics';
 import {
@@ -124,6 +124,45 @@ async function awaitReplicas(
 }
 
 /**
+ * Creates topics and waits until every partition has a leader in the metadata the cluster
+ * answers with. kafkajs's own `waitForLeaders` retries only LEADER_NOT_AVAILABLE; on a cluster
+ * of several brokers, one that has not seen the new topic yet answers UNKNOWN_TOPIC_OR_PARTITION
+ * and kafkajs fails although the topics were created. Both mean "not yet" here, until `timeoutMs`.
+ */
+export async function createTopicsAndWait(
+  admin: Admin,
+  topics: ITopicConfig[],
+  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+): Promise<void> {
+  await admin.createTopics({ waitForLeaders: false, topics });
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
+      const led = described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (led && described.length === names.length) return;
+    } catch (error) {
+      // kafkajs may wrap the broker's answer (a retrier's error with originalError or cause).
+      const { type, originalError, cause } = error as {
+        type?: string;
+        originalError?: unknown;
+        cause?: unknown;
+      };
+      const inner = (originalError ?? cause) as { type?: string } | undefined;
+      const notYet = ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE'];
+      if (!notYet.includes(type ?? '') && !notYet.includes(inner?.type ?? '')) throw error;
+    }
+    if (Date.now() >= deadline)
+      throw new MessagingError(
+        'TDL_MSG_KAFKA_UNAVAILABLE',
+        `created ${names.join(', ')}, but not every partition had a leader after ${timeoutMs} ms`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
  * Applies a plan made by planTopics. Refuses a plan with conflicts. New replicas come first
  * (a partition reassignment, waited for until they are in sync), so min.insync.replicas is
  * raised only once the copies exist and new partitions get the raised replication factor.
@@ -140,15 +179,15 @@ export async function applyTopicPlan(
   try {
     const creates = byKind(plan, 'create');
     if (creates.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: creates.map((a) => ({
+      await createTopicsAndWait(
+        admin,
+        creates.map((a) => ({
           topic: a.topic,
           numPartitions: a.partitions,
           replicationFactor: a.replicationFactor,
           configEntries: Object.entries(a.config).map(([name, value]) => ({ name, value })),
         })),
-      });
+      );
     }
     const moves = byKind(plan, 'add-replicas');
     if (moves.length > 0) {

@@ -253,8 +253,10 @@ export async function startKafkaCluster({
     },
     createTopics: (topics) =>
       withAdmin(async (admin) => {
+        // Not kafkajs's waitForLeaders: on several brokers it fails when one that has not seen the
+        // new topics yet answers UNKNOWN_TOPIC_OR_PARTITION (the topics exist); poll for leaders instead.
         await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: topics.map((t) => ({
             replicationFactor: size,
             ...t,
@@ -264,6 +266,18 @@ export async function startKafkaCluster({
             ],
           })),
         });
+        const names = topics.map((t) => t.topic);
+        await eventually(
+          `leaders for every partition of ${names.join(', ')}`,
+          async () => {
+            const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
+            return described.length === names.length &&
+              described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+              ? true
+              : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 200 },
+        );
       }),
     stop: stopAll,
   };
