@@ -1,5 +1,6 @@
 // order-projection with API_KEYS set, as a real process: every query, stream and /stats needs a
 // key (header), health and metrics stay open, and stream bounds count per key.
+import { Pool } from 'pg';
 import { WebSocket } from 'ws';
 import { OrderStack } from './support';
 
@@ -62,6 +63,23 @@ it('refuses every query, stream and /stats without a valid key with 401 and a ch
   const opened = await upgrade({ authorization: `Bearer ${KEY}` });
   expect(opened.status).toBe(101);
   opened.socket?.close();
+});
+
+it('serves reads on a pool of their own, apart from the connections that apply batches', async () => {
+  expect((await get(`/customers/${stack.run}-reads/orders`, { 'x-api-key': KEY })).status).toBe(200);
+  const pool = new Pool({ connectionString: stack.databaseUrl, max: 1 });
+  try {
+    const { rows } = await pool.query<{ application_name: string }>(
+      `SELECT DISTINCT application_name FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name LIKE 'order-projection%'`,
+    );
+    expect(rows.map((r) => r.application_name).sort()).toEqual([
+      'order-projection',
+      'order-projection-reads',
+    ]);
+  } finally {
+    await pool.end();
+  }
 });
 
 it('keeps health, readiness, metrics and the API description open', async () => {

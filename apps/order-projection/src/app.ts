@@ -43,8 +43,7 @@ export interface ProjectionAppOptions {
   apiKeys: readonly string[];
 }
 
-const ID_PATTERN = IDENTIFIER_PATTERN;
-const idParam = { type: 'string', pattern: ID_PATTERN } as const;
+const idParam = { type: 'string', pattern: IDENTIFIER_PATTERN } as const;
 const problemResponse = { $ref: 'Problem#' } as const;
 
 const orderSchema = {
@@ -97,7 +96,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
           type: 'object',
           additionalProperties: false,
           properties: {
-            waitFor: { type: 'string', pattern: ID_PATTERN },
+            waitFor: { type: 'string', pattern: IDENTIFIER_PATTERN },
             timeout: { type: 'string', pattern: '^\\d{1,6}$' },
           },
         },
@@ -221,11 +220,7 @@ export async function buildApp(options: ProjectionAppOptions): Promise<FastifyIn
     if (isRefusal(slot)) {
       return sendProblem(
         reply,
-        problem(request, {
-          title: slot.status === 503 ? 'Service Unavailable' : 'Too Many Requests',
-          status: slot.status,
-          detail: slot.detail,
-        }),
+        problem(request, { title: slot.title, status: slot.status, detail: slot.detail }),
         { retryAfterSeconds: slot.retryAfterSeconds },
       );
     }

@@ -23,10 +23,14 @@ async function main(config: ProjectionConfig): Promise<void> {
     max: config.DATABASE_POOL_SIZE,
     onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   });
-  const readPool = createDatabasePool(config, {
-    max: config.DATABASE_READ_POOL_SIZE,
-    onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL read connection failed'),
-  });
+  // Named apart in pg_stat_activity (`<name>-reads`), so an operator sees which pool holds what.
+  const readPool = createDatabasePool(
+    { ...config, DATABASE_APPLICATION_NAME: `${config.DATABASE_APPLICATION_NAME.slice(0, 57)}-reads` },
+    {
+      max: config.DATABASE_READ_POOL_SIZE,
+      onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL read connection failed'),
+    },
+  );
   const projection = new OrderProjection(config, { kafka, codec, signer, pool, readPool, logger });
   const app = await buildApp({
     projection,

@@ -66,6 +66,17 @@ export function kafkaUnavailable(error: unknown): MessagingError {
   );
 }
 
+/** The kafkajs error type (e.g. `UNKNOWN_TOPIC_OR_PARTITION`) of an error or of one of its causes. */
+export function kafkaErrorType(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+    current = current.cause ?? (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
 export function isMessagingError(error: unknown, code?: MessagingErrorCode): error is MessagingError {
   return error instanceof MessagingError && (code === undefined || error.code === code);
 }

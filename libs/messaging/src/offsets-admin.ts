@@ -5,7 +5,7 @@ import {
   type GroupDescription,
   type Kafka,
 } from 'kafkajs';
-import { MessagingError, isMessagingError, kafkaUnavailable } from './errors';
+import { MessagingError, isMessagingError, kafkaErrorType, kafkaUnavailable } from './errors';
 
 /** Where to move a consumer group's committed offsets on one topic. */
 export type OffsetTarget =
@@ -161,17 +161,6 @@ export interface OffsetResetOptions {
   groupId: string;
   topic: string;
   to: OffsetTarget;
-}
-
-/** The kafkajs error type (e.g. `UNKNOWN_TOPIC_OR_PARTITION`) of an error or of one of its causes. */
-function kafkaErrorType(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const type = (current as { type?: unknown }).type;
-    if (typeof type === 'string') return type;
-    current = current.cause ?? (current as { originalError?: unknown }).originalError;
-  }
-  return undefined;
 }
 
 function unknownTopic(topic: string, cause?: unknown): MessagingError {

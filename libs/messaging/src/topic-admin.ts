@@ -1,5 +1,5 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
-import { MessagingError, kafkaUnavailable } from './errors';
+import { MessagingError, kafkaErrorType, kafkaUnavailable } from './errors';
 import { groupTopics, type GroupSource, type ManagedTopic, type RetryPolicy } from './group-topics';
 import {
   planAgainst,
@@ -143,15 +143,8 @@ export async function createTopicsAndWait(
       const led = described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
       if (led && described.length === names.length) return;
     } catch (error) {
-      // kafkajs may wrap the broker's answer (a retrier's error with originalError or cause).
-      const { type, originalError, cause } = error as {
-        type?: string;
-        originalError?: unknown;
-        cause?: unknown;
-      };
-      const inner = (originalError ?? cause) as { type?: string } | undefined;
-      const notYet = ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE'];
-      if (!notYet.includes(type ?? '') && !notYet.includes(inner?.type ?? '')) throw error;
+      const type = kafkaErrorType(error);
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
     }
     if (Date.now() >= deadline)
       throw new MessagingError(

@@ -12,6 +12,7 @@ describe('ConnectionLimiter', () => {
     slot(limiter.acquire('a', 'websocket'));
     expect(limiter.acquire('a', 'sse')).toEqual({
       status: 429,
+      title: 'Too Many Requests',
       detail: 'this client holds 2 live-stream connections, the most one client may; close one first',
       retryAfterSeconds: 5,
     });

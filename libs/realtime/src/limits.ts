@@ -16,6 +16,7 @@ export interface ConnectionSlot {
 export interface ConnectionRefusal {
   /** 503: this instance is full (another may not be); 429: this client holds its share. */
   status: 503 | 429;
+  title: 'Service Unavailable' | 'Too Many Requests';
   detail: string;
   retryAfterSeconds: number;
 }
@@ -39,6 +40,7 @@ export class ConnectionLimiter {
       connectionRefused(transport, 'instance');
       return {
         status: 503,
+        title: 'Service Unavailable',
         detail: `this instance holds its ${this.limits.perInstance} live-stream connections; retry (another instance may have room)`,
         retryAfterSeconds: RETRY_AFTER_SECONDS,
       };
@@ -48,6 +50,7 @@ export class ConnectionLimiter {
       connectionRefused(transport, 'client');
       return {
         status: 429,
+        title: 'Too Many Requests',
         detail: `this client holds ${held} live-stream connections, the most one client may; close one first`,
         retryAfterSeconds: RETRY_AFTER_SECONDS,
       };

@@ -126,12 +126,7 @@ export function attachWebSocket(
     if (slot !== undefined && isRefusal(slot)) {
       refuseUpgrade(
         socket,
-        {
-          status: slot.status,
-          title: slot.status === 503 ? 'Service Unavailable' : 'Too Many Requests',
-          detail: slot.detail,
-          instance: url.pathname,
-        },
+        { status: slot.status, title: slot.title, detail: slot.detail, instance: url.pathname },
         slot.retryAfterSeconds,
       );
       return;

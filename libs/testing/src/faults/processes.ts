@@ -109,7 +109,7 @@ export function spawnOwned(
     exited,
     alive: () => running,
     signal: (sig) => {
-      if (sig === 'SIGKILL' || sig === 'SIGTERM') hold();
+      if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') hold();
       killGroup(pid, sig);
     },
     async stop(deadlineMs = 20_000) {
